@@ -1,0 +1,307 @@
+"""The gate: how a custom Python agent asks a person before it acts.
+
+    from countersign.gate import Gate, Step
+
+    gate = Gate(agent="refunds-bot")
+    verdict = await gate.request_approval(
+        "issue_refund", {"order": "A-1001", "amount_cents": 1250},
+        schema=REFUND_SCHEMA, risk="high", timeout=600, reasoning=[Step(...), ...])
+    if verdict.approved:
+        refund(**verdict.arguments)          # the edited arguments when edited
+
+The request is written to the store with its reasoning steps; the call then waits
+for the verdict and returns it. An action whose deadline passes comes back as
+``expired`` (never as a rejection). Asking again with the same idempotency key
+returns the same action and its verdict, so an agent that crashed and restarted
+does not file a duplicate. Receiving a verdict acknowledges it (the decision
+becomes *delivered*) unless ``acknowledge=False``, in which case call
+`Gate.acknowledge` once the verdict has been acted upon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from ..domain import OPERATOR_VERDICTS, DecisionRecord, Risk, SpanRecord, Verdict
+from ..jsonio import loads
+from ..services.actions import ActionRequest, ActionService
+from ..services.decisions import DecisionService
+from ..store.engine import Store
+from ..store.migrate import open_store
+from .steps import Step, new_trace_id, root_span, steps_to_spans
+
+Outcome = Literal["approve", "edit", "reject", "respond", "ignore", "expired"]
+
+_OUTCOME: dict[Verdict, Outcome] = {
+    Verdict.APPROVE: "approve",
+    Verdict.AUTO_APPROVE: "approve",
+    Verdict.EDIT: "edit",
+    Verdict.REJECT: "reject",
+    Verdict.RESPOND: "respond",
+    Verdict.IGNORE: "ignore",
+    Verdict.EXPIRE: "expired",
+}
+
+
+class Run(BaseModel):
+    """The run (trace) an agent's requests belong to; pass it back to keep steps of
+    a re-plan in the same run."""
+
+    trace_id: str
+    root_span_id: str
+
+
+class GateVerdict(BaseModel):
+    action_id: int
+    decision_id: int
+    outcome: Outcome
+    #: The arguments to act with: the edited ones after an edit, else the original.
+    arguments: Any
+    original_arguments: Any
+    reason: str | None = None
+    response: str | None = None
+    severity: str | None = None
+    decided_by: str
+    decided_at: float
+    run: Run | None = None
+
+    @property
+    def approved(self) -> bool:
+        return self.outcome in ("approve", "edit")
+
+    @property
+    def expired(self) -> bool:
+        return self.outcome == "expired"
+
+
+def _deadline(timeout: float | None, deadline: dt.datetime | None) -> float | None:
+    if deadline is not None:
+        if deadline.tzinfo is None:
+            raise ValueError("deadline must be timezone-aware")
+        return deadline.timestamp()
+    return time.time() + timeout if timeout is not None else None
+
+
+class Gate:
+    """A connection to the console's store on behalf of one agent.
+
+    ``store`` is a `Store`, a SQLAlchemy URL, or None for ``$COUNTERSIGN_STORE`` /
+    the embedded default. Thread-safe; one poller per event loop serves every
+    waiting request with one query per tick.
+    """
+
+    def __init__(
+        self,
+        store: Store | str | None = None,
+        *,
+        agent: str,
+        agent_version: str = "",
+        agent_id: str | None = None,
+        poll_interval: float = 0.04,
+    ) -> None:
+        self._owns_store = not isinstance(store, Store)
+        self.store = store if isinstance(store, Store) else open_store(store)
+        self.agent = agent
+        self.agent_version = agent_version
+        self.agent_id = agent_id
+        self.poll_interval = poll_interval
+        self.actions = ActionService(self.store)
+        self.decisions = DecisionService(self.store)
+        self._waiting: dict[int, tuple[asyncio.Future[DecisionRecord], float | None]] = {}
+        self._poller: asyncio.Task[None] | None = None
+
+    # -- recording -------------------------------------------------------------------
+
+    def _record(
+        self,
+        action_class: str,
+        arguments: Any,
+        *,
+        schema: dict[str, Any] | None,
+        description: str,
+        risk: Risk | str,
+        deadline: float | None,
+        reasoning: Sequence[Step | SpanRecord],
+        idempotency_key: str | None,
+        run: Run | None,
+        allowed: Sequence[Verdict | str] | None,
+    ) -> tuple[int, Run]:
+        if run is None:
+            trace_id = new_trace_id()
+            start = time.time_ns() - sum(
+                int(s.duration_s * 1e9) for s in reasoning if isinstance(s, Step)
+            )
+            root = root_span(trace_id, agent=self.agent, name=f"{self.agent}: {action_class}",
+                             start_ns=start)
+            run = Run(trace_id=trace_id, root_span_id=root.span_id)
+            spans: list[SpanRecord] = [root]
+        else:
+            spans = []
+        spans += [s for s in reasoning if isinstance(s, SpanRecord)]
+        steps = [s for s in reasoning if isinstance(s, Step)]
+        spans += steps_to_spans(steps, trace_id=run.trace_id, parent_span_id=run.root_span_id,
+                                agent=self.agent)
+        proposing = spans[-1].span_id if spans else run.root_span_id
+        action_id, _created = self.actions.request(
+            ActionRequest(
+                agent=self.agent,
+                agent_version=self.agent_version,
+                agent_id=self.agent_id,
+                action_class=action_class,
+                arguments=arguments,
+                arguments_schema=schema,
+                description=description,
+                risk=Risk(risk),
+                deadline=deadline,
+                source="gate",
+                source_ref=idempotency_key or uuid.uuid4().hex,
+                allowed_verdicts=tuple(Verdict(v) for v in allowed) if allowed
+                else OPERATOR_VERDICTS,
+                trace_id=run.trace_id,
+                span_id=proposing,
+                reasoning=spans,
+            )
+        )
+        return action_id, run
+
+    def _verdict(self, decision: DecisionRecord, run: Run | None) -> GateVerdict:
+        original = loads(self.actions.get(decision.action_id).arguments_json)
+        edited = loads(decision.arguments_json) if decision.arguments_json else None
+        return GateVerdict(
+            action_id=decision.action_id,
+            decision_id=decision.id,
+            outcome=_OUTCOME[decision.verdict],
+            arguments=edited if decision.verdict is Verdict.EDIT else original,
+            original_arguments=original,
+            reason=decision.reason,
+            response=decision.response,
+            severity=decision.severity.value if decision.severity else None,
+            decided_by=decision.reviewer,
+            decided_at=decision.decided_at,
+            run=run,
+        )
+
+    def _settle_if_due(self, action_id: int, deadline: float | None) -> DecisionRecord | None:
+        """The decision, expiring the action first if its deadline has passed (so
+        the agent hears "expired" even when no console or worker is running)."""
+        decision = self.decisions.get(action_id)
+        if decision is None and deadline is not None and time.time() >= deadline:
+            self.decisions.expire_due(limit=50)
+            decision = self.decisions.get(action_id)
+        return decision
+
+    # -- async API -------------------------------------------------------------------
+
+    async def request_approval(
+        self,
+        action_class: str,
+        arguments: Any,
+        *,
+        schema: dict[str, Any] | None = None,
+        description: str = "",
+        risk: Risk | str = Risk.MEDIUM,
+        timeout: float | None = None,
+        deadline: dt.datetime | None = None,
+        reasoning: Sequence[Step | SpanRecord] = (),
+        idempotency_key: str | None = None,
+        run: Run | None = None,
+        allowed_verdicts: Sequence[Verdict | str] | None = None,
+        acknowledge: bool = True,
+    ) -> GateVerdict:
+        """Record the action and wait for its verdict (see the module docstring)."""
+        due = _deadline(timeout, deadline)
+        action_id, run = await asyncio.to_thread(
+            self._record, action_class, arguments, schema=schema, description=description,
+            risk=risk, deadline=due, reasoning=reasoning, idempotency_key=idempotency_key,
+            run=run, allowed=allowed_verdicts,
+        )
+        decision = await self.wait_for(action_id, deadline=due)
+        verdict = await asyncio.to_thread(self._verdict, decision, run)
+        if acknowledge:
+            await self.acknowledge(verdict)
+        return verdict
+
+    async def wait_for(self, action_id: int, *, deadline: float | None = None) -> DecisionRecord:
+        """Wait for the decision on ``action_id`` (one shared poll for all waiters)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[DecisionRecord] = loop.create_future()
+        self._waiting[action_id] = (future, deadline)
+        if self._poller is None or self._poller.done():
+            self._poller = loop.create_task(self._poll(), name="countersign-gate-poll")
+        try:
+            return await future
+        finally:
+            self._waiting.pop(action_id, None)
+
+    async def _poll(self) -> None:
+        while self._waiting:
+            pending = {k: v for k, v in self._waiting.items() if not v[0].done()}
+            try:
+                found = await asyncio.to_thread(self.decisions.for_actions, list(pending))
+                now = time.time()
+                for action_id, (_future, due) in pending.items():
+                    if action_id not in found and due is not None and now >= due:
+                        settled = await asyncio.to_thread(self._settle_if_due, action_id, due)
+                        if settled is not None:
+                            found[action_id] = settled
+            except Exception as exc:  # the store went away: tell every waiter
+                for future, _ in pending.values():
+                    if not future.done():
+                        future.set_exception(exc)
+                return
+            for action_id, decision in found.items():
+                future = pending[action_id][0]
+                if not future.done():
+                    future.set_result(decision)
+            await asyncio.sleep(self.poll_interval)
+
+    async def acknowledge(self, verdict: GateVerdict) -> None:
+        """Tell the console the verdict reached the agent (idempotent)."""
+        await asyncio.to_thread(
+            self.decisions.mark_delivered, verdict.decision_id, actor=f"agent:{self.agent}"
+        )
+
+    # -- sync API --------------------------------------------------------------------
+
+    def request_approval_sync(
+        self,
+        action_class: str,
+        arguments: Any,
+        *,
+        schema: dict[str, Any] | None = None,
+        description: str = "",
+        risk: Risk | str = Risk.MEDIUM,
+        timeout: float | None = None,
+        deadline: dt.datetime | None = None,
+        reasoning: Sequence[Step | SpanRecord] = (),
+        idempotency_key: str | None = None,
+        run: Run | None = None,
+        allowed_verdicts: Sequence[Verdict | str] | None = None,
+        acknowledge: bool = True,
+    ) -> GateVerdict:
+        """The blocking form of `request_approval`, for agents without asyncio."""
+        due = _deadline(timeout, deadline)
+        action_id, run = self._record(
+            action_class, arguments, schema=schema, description=description, risk=risk,
+            deadline=due, reasoning=reasoning, idempotency_key=idempotency_key, run=run,
+            allowed=allowed_verdicts,
+        )
+        while (decision := self._settle_if_due(action_id, due)) is None:
+            time.sleep(self.poll_interval)
+        verdict = self._verdict(decision, run)
+        if acknowledge:
+            self.decisions.mark_delivered(verdict.decision_id, actor=f"agent:{self.agent}")
+        return verdict
+
+    def close(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+        if self._owns_store:
+            self.store.dispose()

@@ -1,0 +1,129 @@
+"""JSON as the store keeps it: one canonical encoding, and a cleaning pass that turns
+whatever an agent hands us into JSON that can be stored and shown.
+
+Agents send surprising things: bytes that are not UTF-8, strings holding lone
+surrogates (from ``surrogateescape`` decoding), NaN, tuples, nesting thousands deep.
+The cleaner never raises on those; it repairs what it can visibly and reports each
+repair with the JSON path where it happened, so nothing is hidden from the operator.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+#: Deeper than this is refused: the JSON encoder and decoder recurse, and no operator
+#: can review a structure nested deeper anyway.
+MAX_DEPTH = 200
+
+
+class JsonInputError(ValueError):
+    """The value cannot be stored as JSON; ``path`` says where (``$.a[3].b``)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
+def canonical(value: Any) -> str:
+    """The one encoding used for hashing and storage: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def _repair_text(text: str, path: str, warnings: list[str]) -> str:
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        # Lone surrogates: show each undecodable byte as \xNN so the operator sees it.
+        repaired = text.encode("utf-8", "surrogateescape" if _is_escape(text) else "backslashreplace")
+        warnings.append(f"{path}: text was not valid UTF-8; bad bytes shown as \\x escapes")
+        return repaired.decode("utf-8", "backslashreplace")
+
+
+def _is_escape(text: str) -> bool:
+    return all(0xDC80 <= ord(ch) <= 0xDCFF for ch in text if 0xD800 <= ord(ch) <= 0xDFFF)
+
+
+def _child(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    if key.isidentifier():
+        return f"{path}.{key}"
+    return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
+
+
+def clean(value: Any, *, root: str = "$") -> tuple[Any, list[str]]:
+    """Return ``value`` as plain JSON data plus the list of repairs made.
+
+    Raises `JsonInputError` only for what cannot be represented at all: nesting
+    deeper than `MAX_DEPTH`, or an object of an unknown type.
+    """
+    warnings: list[str] = []
+    # Iterative on purpose: recursion would fail on the deeply nested input we guard.
+    out_root: list[Any] = [None]
+    stack: list[tuple[Any, str, int, Any, Any]] = [(value, root, 0, out_root, 0)]
+    while stack:
+        item, path, depth, parent, slot = stack.pop()
+        if depth > MAX_DEPTH:
+            raise JsonInputError(path, f"nested deeper than {MAX_DEPTH} levels")
+        result: Any
+        if item is None or isinstance(item, bool | int):
+            result = item
+        elif isinstance(item, float):
+            if math.isfinite(item):
+                result = item
+            else:
+                result = repr(item)
+                warnings.append(f"{path}: {result} is not JSON; stored as the text '{result}'")
+        elif isinstance(item, str):
+            result = _repair_text(item, path, warnings)
+        elif isinstance(item, bytes | bytearray | memoryview):
+            raw = bytes(item)
+            try:
+                result = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                result = raw.decode("utf-8", "backslashreplace")
+                warnings.append(
+                    f"{path}: bytes were not valid UTF-8; bad bytes shown as \\x escapes"
+                )
+        elif isinstance(item, Mapping):
+            result = {}
+            for key, child in item.items():
+                skey = key if isinstance(key, str) else str(key)
+                skey = _repair_text(skey, _child(path, skey), warnings)
+                result[skey] = None
+                stack.append((child, _child(path, skey), depth + 1, result, skey))
+        elif isinstance(item, list | tuple):
+            result = [None] * len(item)
+            for i, child in enumerate(item):
+                stack.append((child, _child(path, i), depth + 1, result, i))
+        else:
+            raise JsonInputError(path, f"a {type(item).__name__} is not JSON data")
+        parent[slot] = result
+    return out_root[0], warnings
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON we or a source wrote; deep nesting surfaces as `JsonInputError`."""
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        raise JsonInputError("$", "nested too deeply to parse") from exc
+
+
+def depth(value: Any) -> int:
+    """Nesting depth of parsed JSON data (a scalar is 0), computed without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, d = stack.pop()
+        deepest = max(deepest, d)
+        if isinstance(item, dict):
+            stack.extend((v, d + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, d + 1) for v in item)
+    return deepest

@@ -1,0 +1,1 @@
+"""Domain services: the only way the GUI, the CLI and plugins touch the store."""

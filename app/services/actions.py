@@ -1,0 +1,349 @@
+"""Actions coming in, and the reads the Queue and the CLI make of them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..domain import (
+    OPERATOR_VERDICTS,
+    ActionDetail,
+    ActionState,
+    AutonomyLevel,
+    Change,
+    QueueRow,
+    Risk,
+    SpanRecord,
+    Verdict,
+)
+from ..jsonio import canonical, clean, loads
+from ..store.engine import Store
+from ..store.models import ActionRow, AgentRow, AutonomyLevelRow, ChangeRow, RunRow, SpanRow
+from . import audit
+
+
+class UnknownAction(LookupError):
+    def __init__(self, action_id: int) -> None:
+        super().__init__(f"there is no action {action_id}")
+        self.action_id = action_id
+
+
+class ActionRequest(BaseModel):
+    """What a source (or the gate SDK) asks the console to decide."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    agent: str
+    agent_version: str = ""
+    agent_id: str | None = None
+    action_class: str
+    arguments: Any
+    arguments_schema: dict[str, Any] | None = None
+    description: str = ""
+    risk: Risk = Risk.MEDIUM
+    deadline: float | None = None
+    source: str = "gate"
+    source_ref: str
+    source_meta: dict[str, Any] = Field(default_factory=dict)
+    allowed_verdicts: tuple[Verdict, ...] = OPERATOR_VERDICTS
+    trace_id: str | None = None
+    span_id: str | None = None
+    #: Steps that led to the action (stored as spans of ``trace_id``).
+    reasoning: Sequence[SpanRecord] = ()
+    error: str | None = None
+
+
+def _now() -> float:
+    return time.time()
+
+
+def ensure_agent(session: Session, name: str, version: str, external_id: str | None) -> int:
+    """The agent's row id, creating the row the first time it is seen."""
+    found = session.execute(
+        select(AgentRow.id).where(AgentRow.name == name, AgentRow.version == version)
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():
+            row = AgentRow(
+                external_id=external_id or name, name=name, version=version, created_at=_now()
+            )
+            session.add(row)
+        return row.id
+    except IntegrityError:  # another process created it first (PostgreSQL)
+        return session.execute(
+            select(AgentRow.id).where(AgentRow.name == name, AgentRow.version == version)
+        ).scalar_one()
+
+
+def store_spans(session: Session, spans: Sequence[SpanRecord]) -> int:
+    """Insert spans not seen before (re-sent spans are idempotent); returns the count."""
+    if not spans:
+        return 0
+    by_trace: dict[str, list[SpanRecord]] = {}
+    for span in spans:
+        by_trace.setdefault(span.trace_id, []).append(span)
+    added = 0
+    for trace_id, group in by_trace.items():
+        existing = set(
+            session.execute(
+                select(SpanRow.span_id).where(
+                    SpanRow.trace_id == trace_id,
+                    SpanRow.span_id.in_([s.span_id for s in group]),
+                )
+            ).scalars()
+        )
+        fresh = [s for s in group if s.span_id not in existing]
+        session.add_all(SpanRow(**s.model_dump(mode="json")) for s in fresh)
+        added += len(fresh)
+    return added
+
+
+def _ensure_run(session: Session, trace_id: str, agent_id: int, spans: Sequence[SpanRecord],
+                source: str) -> None:
+    if session.execute(select(RunRow.id).where(RunRow.trace_id == trace_id)).first():
+        return
+    roots = [s for s in spans if s.parent_span_id is None] or list(spans)
+    start = min((s.start_ns for s in roots), default=time.time_ns())
+    session.add(RunRow(trace_id=trace_id, agent_id=agent_id, name=roots[0].name if roots else "",
+                       started_ns=start, source=source))
+
+
+class ActionService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- ingest ----------------------------------------------------------------------
+
+    def request(self, req: ActionRequest) -> tuple[int, bool]:
+        """Record an action; returns (action id, created). Idempotent on
+        (source, source_ref): asking again returns the first action."""
+        arguments, warnings = clean(req.arguments)
+        arguments_json = canonical(arguments)
+        schema_json = canonical(clean(req.arguments_schema)[0]) if req.arguments_schema else None
+        with self.store.write() as session:
+            existing = self._by_ref(session, req.source, req.source_ref)
+            if existing is not None:
+                return existing, False
+            agent_id = ensure_agent(session, req.agent, req.agent_version, req.agent_id)
+            if req.reasoning:
+                store_spans(session, req.reasoning)
+            if req.trace_id:
+                _ensure_run(session, req.trace_id, agent_id, req.reasoning, req.source)
+            now = _now()
+            row = ActionRow(
+                agent_id=agent_id,
+                trace_id=req.trace_id,
+                span_id=req.span_id,
+                action_class=req.action_class,
+                arguments_json=arguments_json,
+                arguments_schema_json=schema_json,
+                description=req.description,
+                risk=req.risk.value,
+                deadline=req.deadline,
+                state=ActionState.PENDING.value,
+                version=1,
+                source=req.source,
+                source_ref=req.source_ref,
+                source_meta_json=canonical(clean(req.source_meta)[0]),
+                allowed_verdicts_json=canonical([v.value for v in req.allowed_verdicts]),
+                error=req.error,
+                ingest_warnings_json=canonical(warnings),
+                created_at=now,
+                updated_at=now,
+            )
+            try:
+                with session.begin_nested():
+                    session.add(row)
+            except IntegrityError:  # the same request raced in from elsewhere
+                found = self._by_ref(session, req.source, req.source_ref)
+                if found is None:
+                    raise
+                return found, False
+            session.add(ChangeRow(action_id=row.id, kind="requested", at=now))
+            audit.append(
+                session,
+                kind="action.requested",
+                actor=f"agent:{req.agent}",
+                subject_type="action",
+                subject_id=row.id,
+                payload={
+                    "action_class": req.action_class,
+                    "risk": req.risk.value,
+                    "source": req.source,
+                    "source_ref": req.source_ref,
+                    "arguments_sha256": _sha(arguments_json),
+                },
+            )
+            return row.id, True
+
+    @staticmethod
+    def _by_ref(session: Session, source: str, ref: str) -> int | None:
+        return session.execute(
+            select(ActionRow.id).where(ActionRow.source == source, ActionRow.source_ref == ref)
+        ).scalar_one_or_none()
+
+    def withdraw(self, action_id: int, *, reason: str, actor: str) -> bool:
+        """Take a pending action out of the queue because the agent no longer waits
+        for it (resumed elsewhere). Returns False when it was not pending."""
+        with self.store.write() as session:
+            row = session.get(ActionRow, action_id)
+            if row is None:
+                raise UnknownAction(action_id)
+            if row.state != ActionState.PENDING.value:
+                return False
+            row.state = ActionState.WITHDRAWN.value
+            row.version += 1
+            row.error = reason
+            row.updated_at = _now()
+            session.add(ChangeRow(action_id=action_id, kind="withdrawn", at=row.updated_at))
+            audit.append(session, kind="action.withdrawn", actor=actor, subject_type="action",
+                         subject_id=action_id, payload={"reason": reason})
+            return True
+
+    # -- reads -----------------------------------------------------------------------
+
+    def queue_rows(
+        self,
+        *,
+        states: Sequence[ActionState] = (ActionState.PENDING,),
+        agent: str | None = None,
+        ids: Sequence[int] | None = None,
+        limit: int | None = None,
+    ) -> list[QueueRow]:
+        """The light rows of the Queue list, oldest first."""
+        query = (
+            select(
+                ActionRow.id,
+                AgentRow.name,
+                ActionRow.action_class,
+                ActionRow.risk,
+                ActionRow.created_at,
+                ActionRow.deadline,
+                ActionRow.state,
+            )
+            .join(AgentRow, AgentRow.id == ActionRow.agent_id)
+            .order_by(ActionRow.created_at, ActionRow.id)
+        )
+        if states:
+            query = query.where(ActionRow.state.in_([s.value for s in states]))
+        if agent is not None:
+            query = query.where(AgentRow.name == agent)
+        if ids is not None:
+            query = query.where(ActionRow.id.in_(list(ids)))
+        if limit is not None:
+            query = query.limit(limit)
+        with self.store.read() as session:
+            rows = session.execute(query).all()
+        # model_construct: 100,000 rows must load in well under a second.
+        return [
+            QueueRow.model_construct(
+                id=r[0], agent=r[1], action_class=r[2], risk=Risk(r[3]), created_at=r[4],
+                deadline=r[5], state=ActionState(r[6]),
+            )
+            for r in rows
+        ]
+
+    def count(self, state: ActionState = ActionState.PENDING) -> int:
+        with self.store.read() as session:
+            return session.execute(
+                select(func.count()).select_from(ActionRow).where(ActionRow.state == state.value)
+            ).scalar_one()
+
+    def get(self, action_id: int) -> ActionDetail:
+        with self.store.read() as session:
+            found = session.execute(
+                select(ActionRow, AgentRow)
+                .join(AgentRow, AgentRow.id == ActionRow.agent_id)
+                .where(ActionRow.id == action_id)
+            ).first()
+            if found is None:
+                raise UnknownAction(action_id)
+            row, agent = found
+            level = session.execute(
+                select(AutonomyLevelRow.level).where(
+                    AutonomyLevelRow.agent_id == agent.id,
+                    AutonomyLevelRow.action_class == row.action_class,
+                )
+            ).scalar_one_or_none()
+            return ActionDetail(
+                id=row.id,
+                agent=agent.name,
+                agent_version=agent.version,
+                action_class=row.action_class,
+                arguments_json=row.arguments_json,
+                arguments_schema=loads(row.arguments_schema_json)
+                if row.arguments_schema_json
+                else None,
+                description=row.description,
+                risk=Risk(row.risk),
+                deadline=row.deadline,
+                state=ActionState(row.state),
+                version=row.version,
+                created_at=row.created_at,
+                trace_id=row.trace_id,
+                span_id=row.span_id,
+                source=row.source,
+                source_ref=row.source_ref,
+                allowed_verdicts=tuple(Verdict(v) for v in loads(row.allowed_verdicts_json)),
+                autonomy_level=AutonomyLevel(level) if level else AutonomyLevel.L1,
+                error=row.error,
+                ingest_warnings=tuple(loads(row.ingest_warnings_json)),
+            )
+
+    def source_meta(self, action_id: int) -> dict[str, Any]:
+        with self.store.read() as session:
+            text = session.execute(
+                select(ActionRow.source_meta_json).where(ActionRow.id == action_id)
+            ).scalar_one_or_none()
+        if text is None:
+            raise UnknownAction(action_id)
+        meta = loads(text)
+        return meta if isinstance(meta, dict) else {}
+
+    def spans(self, trace_id: str) -> list[SpanRecord]:
+        """Every span of a run, in start order."""
+        with self.store.read() as session:
+            rows = session.execute(
+                select(SpanRow).where(SpanRow.trace_id == trace_id).order_by(SpanRow.start_ns)
+            ).scalars().all()
+            return [_span_record(r) for r in rows]
+
+    def agents(self) -> list[str]:
+        with self.store.read() as session:
+            return list(
+                session.execute(select(AgentRow.name).distinct().order_by(AgentRow.name)).scalars()
+            )
+
+    def last_change_id(self) -> int:
+        with self.store.read() as session:
+            return session.execute(select(func.coalesce(func.max(ChangeRow.id), 0))).scalar_one()
+
+    def changes_since(self, after_id: int, *, limit: int = 5_000) -> list[Change]:
+        with self.store.read() as session:
+            rows = session.execute(
+                select(ChangeRow.id, ChangeRow.action_id, ChangeRow.kind)
+                .where(ChangeRow.id > after_id)
+                .order_by(ChangeRow.id)
+                .limit(limit)
+            ).all()
+        return [Change(id=r[0], action_id=r[1], kind=r[2]) for r in rows]
+
+
+def _sha(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _span_record(row: SpanRow) -> SpanRecord:
+    return SpanRecord.model_validate(
+        {c: getattr(row, c) for c in SpanRecord.model_fields}
+    )

@@ -1,0 +1,380 @@
+"""Deciding actions safely (ARCHITECTURE.md, data flow 2).
+
+One transaction writes the decision, moves the action out of *pending* under a
+version check, appends the audit event, the outbox row and the change-feed entry.
+Whoever commits first wins; everyone else gets `AlreadyDecided` naming who decided
+and when. A verdict re-sent with the same idempotency key (a console retrying after
+a dropped connection) returns the decision already stored instead of failing.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..domain import (
+    ActionState,
+    DecisionRecord,
+    DeliveryState,
+    EditSeverity,
+    Verdict,
+)
+from ..jsonio import JsonInputError, canonical, clean, loads
+from ..schema_check import SchemaProblem, validate
+from ..store.engine import Store
+from ..store.models import ActionRow, ChangeRow, DecisionRow, OutboxRow
+from . import audit
+from .actions import UnknownAction
+
+SYSTEM = "system"
+
+_FINAL_STATE = {
+    Verdict.EXPIRE: ActionState.EXPIRED,
+    Verdict.AUTO_APPROVE: ActionState.AUTO_APPROVED,
+}
+
+
+class DecisionError(Exception):
+    """A verdict that cannot be recorded; the message is for the reviewer."""
+
+
+class AlreadyDecided(DecisionError):
+    def __init__(self, action_id: int, state: ActionState, decision: DecisionRecord | None,
+                 note: str | None = None) -> None:
+        self.action_id = action_id
+        self.state = state
+        self.decision = decision
+        if decision is not None:
+            when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(decision.decided_at))
+            who = decision.reviewer
+            text = f"action {action_id} was already decided ({decision.verdict.value}) by {who} at {when}"
+        else:
+            text = f"action {action_id} is no longer pending (it is {state.value})"
+            if note:
+                text += f": {note}"
+        super().__init__(text)
+
+
+class InvalidVerdict(DecisionError):
+    """The verdict is incomplete or not allowed for this action."""
+
+
+class InvalidArguments(DecisionError):
+    def __init__(self, problems: Sequence[SchemaProblem]) -> None:
+        self.problems = list(problems)
+        first = self.problems[0]
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(f"edited arguments break the schema at {first.path}: {first.message}{more}")
+
+
+def _record(row: DecisionRow) -> DecisionRecord:
+    return DecisionRecord(
+        id=row.id,
+        action_id=row.action_id,
+        verdict=Verdict(row.verdict),
+        arguments_json=row.arguments_json,
+        severity=EditSeverity(row.severity) if row.severity else None,
+        reason=row.reason,
+        response=row.response,
+        reviewer=row.reviewer,
+        decided_at=row.decided_at,
+        idempotency_key=row.idempotency_key,
+        delivery_state=DeliveryState(row.delivery_state),
+        delivered_at=row.delivered_at,
+    )
+
+
+class DecisionService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def decide(
+        self,
+        action_id: int,
+        verdict: Verdict,
+        *,
+        reviewer: str,
+        arguments: Any = None,
+        severity: EditSeverity | None = None,
+        reason: str | None = None,
+        response: str | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DecisionRecord:
+        """Record the one final verdict on a pending action.
+
+        Raises `UnknownAction`, `AlreadyDecided`, `InvalidVerdict` or
+        `InvalidArguments` (naming the first failing field) and writes nothing then.
+        """
+        key = idempotency_key or uuid.uuid4().hex
+        reason = (reason or "").strip() or None
+        response = (response or "").strip() or None
+        with self.store.write() as session:
+            existing = session.execute(
+                select(DecisionRow).where(DecisionRow.idempotency_key == key)
+            ).scalar_one_or_none()
+            if existing is not None:
+                if existing.action_id != action_id:
+                    raise InvalidVerdict(f"idempotency key {key} belongs to another action")
+                return _record(existing)
+            action = session.execute(
+                select(ActionRow).where(ActionRow.id == action_id).with_for_update()
+            ).scalar_one_or_none()
+            if action is None:
+                raise UnknownAction(action_id)
+            if action.state != ActionState.PENDING.value or (
+                expected_version is not None and action.version != expected_version
+            ):
+                raise self._already(session, action)
+            edited_json = self._check(action, verdict, arguments, severity, reason, response)
+            now = time.time()
+            bumped = session.execute(
+                update(ActionRow)
+                .where(
+                    ActionRow.id == action_id,
+                    ActionRow.version == action.version,
+                    ActionRow.state == ActionState.PENDING.value,
+                )
+                .values(
+                    state=_FINAL_STATE.get(verdict, ActionState.DECIDED).value,
+                    version=action.version + 1,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if bumped.rowcount != 1:  # lost a race the row lock did not prevent
+                session.expire(action)
+                raise self._already(session, action)
+            row = DecisionRow(
+                action_id=action_id,
+                verdict=verdict.value,
+                arguments_json=edited_json,
+                severity=severity.value if severity else None,
+                reason=reason,
+                response=response,
+                reviewer=reviewer,
+                decided_at=now,
+                idempotency_key=key,
+                delivery_state=DeliveryState.PENDING.value,
+            )
+            session.add(row)
+            session.flush()
+            session.add(
+                OutboxRow(
+                    decision_id=row.id,
+                    action_id=action_id,
+                    source=action.source,
+                    idempotency_key=key,
+                    state=DeliveryState.PENDING.value,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+            session.add(ChangeRow(action_id=action_id, kind=f"decided:{verdict.value}", at=now))
+            audit.append(
+                session,
+                kind=f"decision.{verdict.value}",
+                actor=reviewer,
+                subject_type="action",
+                subject_id=action_id,
+                payload={
+                    "decision_id": row.id,
+                    "verdict": verdict.value,
+                    "action_version": action.version,
+                    "arguments": loads(edited_json) if edited_json else None,
+                    "severity": severity.value if severity else None,
+                    "reason": reason,
+                    "response": response,
+                    "idempotency_key": key,
+                },
+            )
+            return _record(row)
+
+    @staticmethod
+    def _check(
+        action: ActionRow,
+        verdict: Verdict,
+        arguments: Any,
+        severity: EditSeverity | None,
+        reason: str | None,
+        response: str | None,
+    ) -> str | None:
+        allowed = {Verdict(v) for v in loads(action.allowed_verdicts_json)}
+        system = verdict in (Verdict.EXPIRE, Verdict.AUTO_APPROVE)
+        if not system and verdict not in allowed:
+            names = ", ".join(sorted(v.value for v in allowed)) or "none"
+            raise InvalidVerdict(
+                f"'{verdict.value}' is not allowed for action {action.id} (allowed: {names})"
+            )
+        if verdict is Verdict.REJECT and not reason:
+            raise InvalidVerdict("a rejection needs a reason")
+        if verdict is Verdict.RESPOND and not response:
+            raise InvalidVerdict("a response needs text for the agent")
+        if verdict is not Verdict.EDIT:
+            if arguments is not None:
+                raise InvalidVerdict(f"arguments are only given with an edit, not {verdict.value}")
+            return None
+        if arguments is None:
+            raise InvalidVerdict("an edit needs the edited arguments")
+        if severity is None:
+            raise InvalidVerdict("an edit needs a severity: cosmetic, material or critical")
+        try:
+            cleaned, _ = clean(arguments)
+        except JsonInputError as exc:
+            raise InvalidArguments([SchemaProblem(exc.path, str(exc))]) from exc
+        schema = loads(action.arguments_schema_json) if action.arguments_schema_json else None
+        problems = validate(cleaned, schema)
+        if problems:
+            raise InvalidArguments(problems)
+        return canonical(cleaned)
+
+    def _already(self, session: Session, action: ActionRow) -> AlreadyDecided:
+        decision = session.execute(
+            select(DecisionRow).where(DecisionRow.action_id == action.id)
+        ).scalar_one_or_none()
+        return AlreadyDecided(
+            action.id,
+            ActionState(action.state),
+            _record(decision) if decision else None,
+            note=action.error,
+        )
+
+    # -- expiry and delivery ---------------------------------------------------------
+
+    def expire_due(self, now: float | None = None, *, limit: int = 500) -> list[int]:
+        """Expire pending actions whose deadline has passed; returns their ids."""
+        now = time.time() if now is None else now
+        with self.store.read() as session:
+            due = list(
+                session.execute(
+                    select(ActionRow.id)
+                    .where(
+                        ActionRow.state == ActionState.PENDING.value,
+                        ActionRow.deadline.is_not(None),
+                        ActionRow.deadline <= now,
+                    )
+                    .order_by(ActionRow.deadline)
+                    .limit(limit)
+                ).scalars()
+            )
+        expired = []
+        for action_id in due:
+            try:
+                self.decide(action_id, Verdict.EXPIRE, reviewer=SYSTEM,
+                            idempotency_key=f"expire-{action_id}")
+            except AlreadyDecided:
+                continue
+            expired.append(action_id)
+        return expired
+
+    def get(self, action_id: int) -> DecisionRecord | None:
+        with self.store.read() as session:
+            row = session.execute(
+                select(DecisionRow).where(DecisionRow.action_id == action_id)
+            ).scalar_one_or_none()
+            return _record(row) if row else None
+
+    def for_actions(self, action_ids: Sequence[int]) -> dict[int, DecisionRecord]:
+        if not action_ids:
+            return {}
+        with self.store.read() as session:
+            rows = session.execute(
+                select(DecisionRow).where(DecisionRow.action_id.in_(list(action_ids)))
+            ).scalars().all()
+            return {r.action_id: _record(r) for r in rows}
+
+    def mark_delivered(self, decision_id: int, *, actor: str) -> bool:
+        """The agent has the verdict (the gate SDK's acknowledgement, or a source's
+        successful hand-over). Idempotent; returns False if it already was."""
+        return self._settle(decision_id, DeliveryState.DELIVERED, actor=actor, error=None)
+
+    def mark_stale(self, decision_id: int, *, actor: str, why: str) -> bool:
+        """The agent no longer waits for this verdict; nothing was sent."""
+        return self._settle(decision_id, DeliveryState.STALE, actor=actor, error=why)
+
+    def mark_failed(self, decision_id: int, *, actor: str, why: str) -> bool:
+        """Delivery failed for good (a permanent error); shown to the operator."""
+        return self._settle(decision_id, DeliveryState.FAILED, actor=actor, error=why)
+
+    def _settle(self, decision_id: int, state: DeliveryState, *, actor: str,
+                error: str | None) -> bool:
+        with self.store.write() as session:
+            decision = session.get(DecisionRow, decision_id)
+            if decision is None:
+                raise DecisionError(f"there is no decision {decision_id}")
+            if decision.delivery_state != DeliveryState.PENDING.value:
+                return False
+            now = time.time()
+            decision.delivery_state = state.value
+            decision.delivered_at = now if state is DeliveryState.DELIVERED else None
+            outbox = session.execute(
+                select(OutboxRow).where(OutboxRow.decision_id == decision_id)
+            ).scalar_one_or_none()
+            if outbox is not None:
+                outbox.state = state.value
+                outbox.settled_at = now
+                outbox.last_error = error
+            action = session.get(ActionRow, decision.action_id)
+            if (
+                action is not None
+                and state is DeliveryState.DELIVERED
+                and action.state == ActionState.DECIDED.value
+            ):
+                action.state = ActionState.DELIVERED.value
+                action.version += 1
+                action.updated_at = now
+            session.add(ChangeRow(action_id=decision.action_id, kind=state.value, at=now))
+            audit.append(
+                session,
+                kind=f"delivery.{state.value}",
+                actor=actor,
+                subject_type="decision",
+                subject_id=decision_id,
+                payload={"action_id": decision.action_id, "error": error},
+            )
+            return True
+
+    def note_delivery_error(self, outbox_id: int, *, error: str, retry_at: float) -> None:
+        """A transient delivery failure: keep it pending, try again later."""
+        with self.store.write() as session:
+            row = session.get(OutboxRow, outbox_id)
+            if row is None or row.state != DeliveryState.PENDING.value:
+                return
+            row.attempts += 1
+            row.last_error = error
+            row.next_attempt_at = retry_at
+
+    def due_deliveries(self, sources: Sequence[str], *, now: float | None = None,
+                       limit: int = 100) -> list[tuple[int, int, int, str]]:
+        """(outbox id, decision id, action id, source) rows ready to be sent."""
+        now = time.time() if now is None else now
+        if not sources:
+            return []
+        with self.store.read() as session:
+            rows = session.execute(
+                select(OutboxRow.id, OutboxRow.decision_id, OutboxRow.action_id, OutboxRow.source)
+                .where(
+                    OutboxRow.state == DeliveryState.PENDING.value,
+                    OutboxRow.source.in_(list(sources)),
+                    OutboxRow.next_attempt_at <= now,
+                )
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            ).all()
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def outbox_error(self, action_id: int) -> str | None:
+        with self.store.read() as session:
+            return session.execute(
+                select(OutboxRow.last_error).where(OutboxRow.action_id == action_id)
+            ).scalar_one_or_none()
+
+
+def edited_arguments(decision: DecisionRecord) -> dict[str, Any] | Any:
+    return loads(decision.arguments_json) if decision.arguments_json else None

@@ -1,0 +1,222 @@
+"""The store's tables (SQLAlchemy 2 typed models).
+
+Timestamps are UTC epoch seconds as floats (span times are integer nanoseconds, as in
+OTLP), so that SQLite and PostgreSQL store and sort them identically. JSON documents
+are kept as text in the exact encoding the store wrote: the GUI must be able to show
+a megabyte of arguments without the ORM decoding it on every row load.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class AgentRow(Base):
+    __tablename__ = "agents"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The agent's own id (``gen_ai.agent.id``) when it has one; else its name.
+    external_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class AutonomyLevelRow(Base):
+    """The current level per (agent, action class); absent means L1 supervised."""
+
+    __tablename__ = "autonomy_levels"
+    __table_args__ = (UniqueConstraint("agent_id", "action_class"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    action_class: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(4))
+    changed_at: Mapped[float] = mapped_column(Float)
+
+
+class RunRow(Base):
+    """One execution of an agent: an OpenTelemetry trace."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trace_id: Mapped[str] = mapped_column(String(32), unique=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    name: Mapped[str] = mapped_column(String(500), default="")
+    session_id: Mapped[str | None] = mapped_column(String(200))
+    started_ns: Mapped[int] = mapped_column(BigInteger, index=True)
+    ended_ns: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20), default="unset")
+    source: Mapped[str] = mapped_column(String(200), default="")
+
+
+class SpanRow(Base):
+    """One step of a run, normalised from OpenInference / OTel GenAI; raw kept."""
+
+    __tablename__ = "spans"
+    __table_args__ = (
+        UniqueConstraint("trace_id", "span_id"),
+        Index("ix_spans_trace_start", "trace_id", "start_ns"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trace_id: Mapped[str] = mapped_column(String(32))
+    span_id: Mapped[str] = mapped_column(String(16))
+    parent_span_id: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))
+    start_ns: Mapped[int] = mapped_column(BigInteger)
+    end_ns: Mapped[int | None] = mapped_column(BigInteger)
+    status_code: Mapped[str] = mapped_column(String(10), default="unset")
+    status_message: Mapped[str | None] = mapped_column(Text)
+    model: Mapped[str | None] = mapped_column(String(200))
+    provider: Mapped[str | None] = mapped_column(String(100))
+    input_json: Mapped[str | None] = mapped_column(Text)
+    output_json: Mapped[str | None] = mapped_column(Text)
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    cached_tokens: Mapped[int | None] = mapped_column(Integer)
+    reasoning_tokens: Mapped[int | None] = mapped_column(Integer)
+    cost: Mapped[float | None] = mapped_column(Float)
+    agent_name: Mapped[str | None] = mapped_column(String(200))
+    session_id: Mapped[str | None] = mapped_column(String(200))
+    error_type: Mapped[str | None] = mapped_column(String(200))
+    attributes_json: Mapped[str] = mapped_column(Text, default="{}")
+    events_json: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class ActionRow(Base):
+    __tablename__ = "actions"
+    __table_args__ = (
+        UniqueConstraint("source", "source_ref"),
+        Index("ix_actions_state_created", "state", "created_at"),
+        Index("ix_actions_state_deadline", "state", "deadline"),
+        Index("ix_actions_agent_state", "agent_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    trace_id: Mapped[str | None] = mapped_column(String(32))
+    span_id: Mapped[str | None] = mapped_column(String(16))
+    action_class: Mapped[str] = mapped_column(String(200))
+    arguments_json: Mapped[str] = mapped_column(Text)
+    arguments_schema_json: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    risk: Mapped[str] = mapped_column(String(10))
+    deadline: Mapped[float | None] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    #: The source's name ("gate" for the gate SDK) and its own reference for the
+    #: action (an idempotency key; for LangGraph thread/interrupt/request index).
+    source: Mapped[str] = mapped_column(String(200))
+    source_ref: Mapped[str] = mapped_column(String(500))
+    #: Source-specific detail (JSON), e.g. LangGraph thread id and payload format.
+    source_meta_json: Mapped[str] = mapped_column(Text, default="{}")
+    allowed_verdicts_json: Mapped[str] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    ingest_warnings_json: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class DecisionRow(Base):
+    """The one final verdict on an action (the unique action_id enforces "one")."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"), unique=True)
+    verdict: Mapped[str] = mapped_column(String(20))
+    arguments_json: Mapped[str | None] = mapped_column(Text)
+    severity: Mapped[str | None] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(Text)
+    response: Mapped[str | None] = mapped_column(Text)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[float] = mapped_column(Float)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    delivery_state: Mapped[str] = mapped_column(String(12))
+    delivered_at: Mapped[float | None] = mapped_column(Float)
+
+
+class OutboxRow(Base):
+    """A decision waiting to reach its agent; the dispatcher (or the agent's ack)
+    settles it. Written in the same transaction as the decision."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), unique=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"))
+    source: Mapped[str] = mapped_column(String(200))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+    settled_at: Mapped[float | None] = mapped_column(Float)
+
+
+class AuditEventRow(Base):
+    """Append-only and hash-chained: ``hash = sha256(prev_hash || canonical(event))``."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ts_us: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(50))
+    actor: Mapped[str] = mapped_column(String(200))
+    subject_type: Mapped[str] = mapped_column(String(50))
+    subject_id: Mapped[str] = mapped_column(String(200))
+    payload_json: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """The single row every appender locks, so the chain stays one line under
+    concurrent writers on PostgreSQL (SQLite serialises writers anyway)."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ChangeRow(Base):
+    """The change feed the consoles poll (the tables stay the truth; on PostgreSQL a
+    NOTIFY may wake pollers early). Old rows may be pruned."""
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    at: Mapped[float] = mapped_column(Float)
