@@ -114,7 +114,7 @@ class Gate:
         self.poll_interval = poll_interval
         self.actions = ActionService(self.store)
         self.decisions = DecisionService(self.store)
-        self._waiting: dict[int, tuple[asyncio.Future[DecisionRecord], float | None]] = {}
+        self._waiting: dict[int, list[tuple[asyncio.Future[DecisionRecord], float | None]]] = {}
         self._poller: asyncio.Task[None] | None = None
 
     # -- recording -------------------------------------------------------------------
@@ -232,34 +232,39 @@ class Gate:
         """Wait for the decision on ``action_id`` (one shared poll for all waiters)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[DecisionRecord] = loop.create_future()
-        self._waiting[action_id] = (future, deadline)
+        self._waiting.setdefault(action_id, []).append((future, deadline))
         if self._poller is None or self._poller.done():
             self._poller = loop.create_task(self._poll(), name="countersign-gate-poll")
         try:
             return await future
         finally:
-            self._waiting.pop(action_id, None)
+            waiters = self._waiting.get(action_id, [])
+            waiters[:] = [w for w in waiters if w[0] is not future]
+            if not waiters:
+                self._waiting.pop(action_id, None)
 
     async def _poll(self) -> None:
         while self._waiting:
-            pending = {k: v for k, v in self._waiting.items() if not v[0].done()}
+            pending = {k: list(v) for k, v in self._waiting.items()}
             try:
                 found = await asyncio.to_thread(self.decisions.for_actions, list(pending))
                 now = time.time()
-                for action_id, (_future, due) in pending.items():
+                for action_id, waiters in pending.items():
+                    due = min((d for _, d in waiters if d is not None), default=None)
                     if action_id not in found and due is not None and now >= due:
                         settled = await asyncio.to_thread(self._settle_if_due, action_id, due)
                         if settled is not None:
                             found[action_id] = settled
             except Exception as exc:  # the store went away: tell every waiter
-                for future, _ in pending.values():
-                    if not future.done():
-                        future.set_exception(exc)
+                for waiters in pending.values():
+                    for future, _ in waiters:
+                        if not future.done():
+                            future.set_exception(exc)
                 return
             for action_id, decision in found.items():
-                future = pending[action_id][0]
-                if not future.done():
-                    future.set_result(decision)
+                for future, _ in pending[action_id]:
+                    if not future.done():
+                        future.set_result(decision)
             await asyncio.sleep(self.poll_interval)
 
     async def acknowledge(self, verdict: GateVerdict) -> None:

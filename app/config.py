@@ -1,0 +1,83 @@
+"""The TOML configuration file.
+
+    store = "postgresql+psycopg://console@db/countersign"   # optional
+    reviewer = "ann"                                        # optional
+
+    [[sources]]
+    name = "prod-agents"          # unique, shown in the UI
+    plugin = "langgraph"          # the entry point's name
+    url = "http://127.0.0.1:2024"
+    api_key = "keyring:prod-agents"   # a reference, never the key itself
+
+Every key of a ``[[sources]]`` table other than ``name`` and ``plugin`` is the
+plugin's own configuration, validated by the plugin's schema.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class SourceConfig(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(min_length=1)
+    plugin: str = Field(min_length=1)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    store: str | None = None
+    reviewer: str | None = None
+    sources: list[SourceConfig] = Field(default_factory=list)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+        seen: set[str] = set()
+        for source in sources:
+            if source.name in seen:
+                raise ValueError(f"two sources are named '{source.name}'")
+            seen.add(source.name)
+        return sources
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir("countersign", appauthor=False)) / "config.toml"
+
+
+def load_config(path: Path | None) -> Config:
+    """Read ``path`` (or the default file if it exists); errors name the file and key."""
+    explicit = path is not None
+    path = path or default_config_path()
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"config file {path} does not exist")
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"config file {path}: {problems}") from exc
