@@ -1,0 +1,1 @@
+"""Tests of the LangGraph source, partly against a real `langgraph dev` server."""
