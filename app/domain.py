@@ -86,7 +86,7 @@ class AutonomyLevel(StrEnum):
     L3 = "L3"
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         return _LEVEL_TITLES[self]
 
 

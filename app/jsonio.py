@@ -39,7 +39,8 @@ def _repair_text(text: str, path: str, warnings: list[str]) -> str:
         return text
     except UnicodeEncodeError:
         # Lone surrogates: show each undecodable byte as \xNN so the operator sees it.
-        repaired = text.encode("utf-8", "surrogateescape" if _is_escape(text) else "backslashreplace")
+        handler = "surrogateescape" if _is_escape(text) else "backslashreplace"
+        repaired = text.encode("utf-8", handler)
         warnings.append(f"{path}: text was not valid UTF-8; bad bytes shown as \\x escapes")
         return repaired.decode("utf-8", "backslashreplace")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
@@ -26,9 +26,10 @@ from .domain import (
     SpanRecord,
     Verdict,
 )
+from .secrets import SecretError, get_secret
 from .services.actions import ActionRequest, ActionService, store_spans
 from .services.decisions import DecisionService
-from .store.engine import Store
+from .store.engine import Store as Store
 
 API_VERSION = 1
 
@@ -37,18 +38,22 @@ __all__ = [
     "ActionDetail",
     "ActionRequest",
     "ActionState",
+    "ChecksConnection",
     "DecisionRecord",
+    "DeliversDecisions",
     "Delivery",
     "DeliveryOutcome",
     "DeliveryResult",
-    "DeliversDecisions",
     "Risk",
+    "SecretError",
     "Source",
     "SourceContext",
     "SpanKind",
     "SpanRecord",
+    "Store",
     "TransientSourceError",
     "Verdict",
+    "get_secret",
 ]
 
 
@@ -101,23 +106,82 @@ class DeliversDecisions(Protocol):
     async def deliver(self, delivery: Delivery) -> DeliveryResult: ...
 
 
-class SourceContext:
-    """What the runtime lends a source: ingest, withdrawal, and its own logger.
+@runtime_checkable
+class ChecksConnection(Protocol):
+    """A source that can test its connection (``countersign sources check``, the
+    Connections dialog's "Test"). Works without ``start``; returns a short health text
+    or raises with what is wrong."""
 
-    Every method is a coroutine that does its store work off the event loop.
+    async def check(self) -> str: ...
+
+
+#: Called by a source about its own health: (failure or None when fine, restart?).
+HealthReport = Callable[[BaseException | None, bool], None]
+
+
+class SourceContext:
+    """What the runtime lends a source: ingest, withdrawal, health reports, and its
+    own logger.
+
+    Store methods are coroutines that do their work off the event loop. Health:
+    `report_ok` after each successful sync (shown as "last sync"), `report_failure`
+    when the source cannot reach its agents (shown as failing with the error), and
+    `run_task` for background work whose crash makes the runtime restart the source
+    with backoff.
     """
 
-    def __init__(self, store: Store, source_name: str) -> None:
+    def __init__(self, store: Store, source_name: str,
+                 on_health: HealthReport | None = None) -> None:
         self.store = store
         self.source_name = source_name
         self.log = logging.getLogger(f"countersign.source.{source_name}")
         self._actions = ActionService(store)
         self._decisions = DecisionService(store)
+        self._on_health = on_health
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- health ----------------------------------------------------------------------
+
+    def report_ok(self) -> None:
+        """The source just synced successfully."""
+        if self._on_health is not None:
+            self._on_health(None, False)
+
+    def report_failure(self, exc: BaseException, *, restart: bool = False) -> None:
+        """The source is failing (it keeps retrying by itself unless ``restart``: then
+        the runtime stops it and starts it again with backoff)."""
+        if self._on_health is not None:
+            self._on_health(exc, restart)
+
+    def run_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run background work for the source; if it dies with an exception the source
+        is reported failing and restarted. The source still cancels it in ``stop``."""
+        task = asyncio.get_running_loop().create_task(coro, name=f"{self.source_name}:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.log.warning("background task %s died: %s: %s", task.get_name(),
+                             type(exc).__name__, exc)
+            self.report_failure(exc, restart=True)
+
+    # -- store -----------------------------------------------------------------------
 
     async def request_action(self, request: ActionRequest) -> tuple[int, bool]:
         """Record an action (idempotent on its source reference): (id, created)."""
         request = request.model_copy(update={"source": self.source_name})
         return await asyncio.to_thread(self._actions.request, request)
+
+    async def request_actions(self, requests: Sequence[ActionRequest]) -> list[tuple[int, bool]]:
+        """`request_action` for many at once, in one trip off the event loop."""
+        requests = [r.model_copy(update={"source": self.source_name}) for r in requests]
+        return await asyncio.to_thread(lambda: [self._actions.request(r) for r in requests])
 
     async def withdraw(self, action_id: int, reason: str) -> bool:
         return await asyncio.to_thread(
@@ -149,6 +213,25 @@ class SourceContext:
             return {r[0]: r[1] for r in rows}
 
         return await asyncio.to_thread(work)
+
+    async def note_error(self, action_id: int, error: str) -> None:
+        """Show an error the agent hit on an action (e.g. the graph failed after the
+        verdict was delivered); the action's state does not change."""
+
+        def work() -> None:
+            import time
+
+            from .store.models import ActionRow, ChangeRow
+
+            with self.store.write() as session:
+                row = session.get(ActionRow, action_id)
+                if row is None or row.source != self.source_name or row.error == error:
+                    return
+                row.error = error
+                row.updated_at = time.time()
+                session.add(ChangeRow(action_id=action_id, kind="error", at=row.updated_at))
+
+        await asyncio.to_thread(work)
 
     async def action(self, action_id: int) -> ActionDetail:
         return await asyncio.to_thread(self._actions.get, action_id)

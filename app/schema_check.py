@@ -47,7 +47,11 @@ def validate(arguments: Any, schema: dict[str, Any] | None) -> list[SchemaProble
     if bad_schema:
         return [SchemaProblem(p.path, f"the agent's schema is invalid: {p.message}")
                 for p in bad_schema]
-    validator = validators.validator_for(schema)(schema)
-    errors = sorted(validator.iter_errors(arguments), key=lambda e: (len(e.absolute_path),
-                                                                     list(map(str, e.absolute_path))))
+    cls = validators.validator_for(schema)
+    # Formats (email, date-time, uri…) are only annotations unless a checker is given.
+    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    errors = sorted(
+        validator.iter_errors(arguments),
+        key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))),
+    )
     return [SchemaProblem(_path(e.absolute_path), e.message) for e in errors]

@@ -105,6 +105,7 @@ class Gate:
         agent_version: str = "",
         agent_id: str | None = None,
         poll_interval: float = 0.04,
+        source: str = "gate",
     ) -> None:
         self._owns_store = not isinstance(store, Store)
         self.store = store if isinstance(store, Store) else open_store(store)
@@ -112,6 +113,9 @@ class Gate:
         self.agent_version = agent_version
         self.agent_id = agent_id
         self.poll_interval = poll_interval
+        #: The source name the actions are filed under; a source plugin that drives
+        #: agents through the gate passes its own name so it can find them again.
+        self.source = source
         self.actions = ActionService(self.store)
         self.decisions = DecisionService(self.store)
         self._waiting: dict[int, list[tuple[asyncio.Future[DecisionRecord], float | None]]] = {}
@@ -149,7 +153,7 @@ class Gate:
         spans += steps_to_spans(steps, trace_id=run.trace_id, parent_span_id=run.root_span_id,
                                 agent=self.agent)
         proposing = spans[-1].span_id if spans else run.root_span_id
-        action_id, _created = self.actions.request(
+        action_id, created = self.actions.request(
             ActionRequest(
                 agent=self.agent,
                 agent_version=self.agent_version,
@@ -160,7 +164,7 @@ class Gate:
                 description=description,
                 risk=Risk(risk),
                 deadline=deadline,
-                source="gate",
+                source=self.source,
                 source_ref=idempotency_key or uuid.uuid4().hex,
                 allowed_verdicts=tuple(Verdict(v) for v in allowed) if allowed
                 else OPERATOR_VERDICTS,
@@ -169,7 +173,16 @@ class Gate:
                 reasoning=spans,
             )
         )
+        if not created:  # asked before: the run is the one stored with the first request
+            run = self._stored_run(action_id) or run
         return action_id, run
+
+    def _stored_run(self, action_id: int) -> Run | None:
+        trace_id = self.actions.get(action_id).trace_id
+        if trace_id is None:
+            return None
+        roots = [s for s in self.actions.spans(trace_id) if s.parent_span_id is None]
+        return Run(trace_id=trace_id, root_span_id=roots[0].span_id) if roots else None
 
     def _verdict(self, decision: DecisionRecord, run: Run | None) -> GateVerdict:
         original = loads(self.actions.get(decision.action_id).arguments_json)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from ..domain import (
@@ -52,7 +52,8 @@ class AlreadyDecided(DecisionError):
         if decision is not None:
             when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(decision.decided_at))
             who = decision.reviewer
-            text = f"action {action_id} was already decided ({decision.verdict.value}) by {who} at {when}"
+            verdict = decision.verdict.value
+            text = f"action {action_id} was already decided ({verdict}) by {who} at {when}"
         else:
             text = f"action {action_id} is no longer pending (it is {state.value})"
             if note:
@@ -69,7 +70,9 @@ class InvalidArguments(DecisionError):
         self.problems = list(problems)
         first = self.problems[0]
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
-        super().__init__(f"edited arguments break the schema at {first.path}: {first.message}{more}")
+        super().__init__(
+            f"edited arguments break the schema at {first.path}: {first.message}{more}"
+        )
 
 
 def _record(row: DecisionRow) -> DecisionRecord:
@@ -147,7 +150,8 @@ class DecisionService:
                 )
                 .execution_options(synchronize_session=False)
             )
-            if bumped.rowcount != 1:  # lost a race the row lock did not prevent
+            # Lost a race the row lock did not prevent (e.g. a stale read).
+            if cast(CursorResult[Any], bumped).rowcount != 1:
                 session.expire(action)
                 raise self._already(session, action)
             row = DecisionRow(

@@ -21,7 +21,6 @@ from sqlalchemy import func, select
 
 from countersign.domain import ActionState
 from countersign.services import audit
-from countersign.services.actions import ActionService
 from countersign.store.engine import Store
 from countersign.store.models import ActionRow, DecisionRow, OutboxRow
 

@@ -162,3 +162,36 @@ def test_too_deep_arguments_are_refused_with_the_path(sqlite_store: Store) -> No
     with pytest.raises(JsonInputError, match=r"\$\.k\.k.*nested deeper"):
         asyncio.run(gate.request_approval("x", deep, timeout=1))
     assert ActionService(sqlite_store).queue_rows(states=()) == []
+
+
+def test_asking_again_returns_the_stored_run(sqlite_store: Store) -> None:
+    gate = Gate(sqlite_store, agent="a")
+
+    async def scenario() -> None:
+        first = asyncio.create_task(gate.request_approval(
+            "x", {}, idempotency_key="same", timeout=30, reasoning=[Step(name="think")]))
+        await asyncio.sleep(0.2)
+        again = asyncio.create_task(gate.request_approval(
+            "x", {}, idempotency_key="same", timeout=30, reasoning=[Step(name="think")]))
+        await _decide_when_pending(sqlite_store, Verdict.APPROVE)
+        a, b = await first, await again
+        assert a.run == b.run
+        spans = ActionService(sqlite_store).spans(a.run.trace_id if a.run else "")
+        assert [s.name for s in spans] == ["a: x", "think"]
+
+    asyncio.run(scenario())
+
+
+def test_format_is_checked_in_edits(sqlite_store: Store) -> None:
+    from countersign.services.actions import ActionRequest
+    from countersign.services.decisions import InvalidArguments
+
+    action_id, _ = ActionService(sqlite_store).request(ActionRequest(
+        agent="mail", action_class="send_email", arguments={"to": "ann@example.com"},
+        arguments_schema={"type": "object", "properties": {"to": {"type": "string",
+                                                                  "format": "email"}}},
+        source_ref="m1"))
+    with pytest.raises(InvalidArguments, match=r"\$\.to"):
+        DecisionService(sqlite_store).decide(action_id, Verdict.EDIT, reviewer="ann",
+                                             severity=EditSeverity.MATERIAL,
+                                             arguments={"to": "not-an-email"})
