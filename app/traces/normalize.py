@@ -1,0 +1,349 @@
+"""Raw spans → ``SpanRecord``: what a span *is* (LLM call, tool call, retrieval...) and
+its model, tokens, cost, input and output, read from OpenInference and OTel GenAI
+attributes (including GenAI's deprecated names). The raw attributes and events are
+kept as canonical JSON next to the normalised fields.
+
+Input and output are JSON text with a stable shape per kind, so viewers need no
+knowledge of the conventions:
+
+- LLM: ``{"messages": [{"role", "content", "tool_calls": [...]}]}`` (see messages.py)
+- tool: input ``{"tool", "call_id", "arguments"}``, output ``{"result"}``
+- retriever: output ``{"documents": [{"id", "content", "score"}]}``
+- anything else (and LLM/retriever spans without those attributes): ``input.value`` /
+  ``output.value``, parsed when their mime type is JSON, else the text as a JSON string.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain import SpanKind, SpanRecord
+from . import messages
+from .raw import NESTED_TOO_DEEP, AttrValue, RawEvent, RawSpan
+
+_OPENINFERENCE_KINDS = {kind.value.upper(): kind for kind in SpanKind}
+_GENAI_OPERATION_KINDS = {
+    "chat": SpanKind.LLM,
+    "text_completion": SpanKind.LLM,
+    "generate_content": SpanKind.LLM,
+    "execute_tool": SpanKind.TOOL,
+    "invoke_agent": SpanKind.AGENT,
+    "create_agent": SpanKind.AGENT,
+    "embeddings": SpanKind.EMBEDDING,
+    "retrieval": SpanKind.RETRIEVER,
+    "invoke_workflow": SpanKind.CHAIN,
+}
+_STATUS = {0: "unset", 1: "ok", 2: "error"}
+#: The model that answered before the one asked for, in both conventions.
+_MODEL_KEYS = (
+    "llm.model_name",
+    "llm.response.model_name",
+    "gen_ai.response.model",
+    "llm.request.model_name",
+    "gen_ai.request.model",
+)
+#: The store's column widths (PostgreSQL enforces them); longer values are cut.
+_MAX_NAME = 200
+_MAX_PROVIDER = 100
+_INT32_MAX = 2**31 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class AgentIdentity:
+    """Who produced a span, for linking runs to agents. ``id`` is the agent's own id
+    when it sends one (``gen_ai.agent.id``); the store falls back to the name."""
+
+    id: str | None
+    name: str | None
+    version: str | None
+
+
+def normalize_spans(spans: Iterable[RawSpan]) -> list[SpanRecord]:
+    return [normalize_span(span) for span in spans]
+
+
+def normalize_span(span: RawSpan) -> SpanRecord:
+    """The span as the store and the Traces workspace see it. Never raises on odd
+    attribute values: a field that cannot be read is left ``None``."""
+    attrs = span.attributes
+    get = attrs.get
+    kind = span_kind(attrs)
+    status = _STATUS.get(span.status_code, "unset")
+    input_json, output_json = _input_output(kind, attrs)
+    cost = _number(get("llm.cost.total"))
+    if cost is None:
+        parts = [_number(get("llm.cost.prompt")), _number(get("llm.cost.completion"))]
+        if parts[0] is not None or parts[1] is not None:
+            cost = (parts[0] or 0.0) + (parts[1] or 0.0)
+    return SpanRecord(
+        trace_id=span.trace_id,
+        span_id=span.span_id,
+        parent_span_id=span.parent_span_id,
+        name=span.name,
+        kind=kind,
+        start_ns=span.start_ns,
+        end_ns=span.end_ns,
+        status_code=status,
+        status_message=span.status_message,
+        model=_first_text(attrs, _MAX_NAME, *_MODEL_KEYS),
+        provider=_first_text(
+            attrs, _MAX_PROVIDER, "llm.provider", "gen_ai.provider.name", "gen_ai.system",
+            "llm.system",
+        ),
+        input_json=input_json,
+        output_json=output_json,
+        prompt_tokens=_first_count(
+            attrs, "llm.token_count.prompt", "gen_ai.usage.input_tokens",
+            "gen_ai.usage.prompt_tokens",
+        ),
+        completion_tokens=_first_count(
+            attrs, "llm.token_count.completion", "gen_ai.usage.output_tokens",
+            "gen_ai.usage.completion_tokens",
+        ),
+        cached_tokens=_first_count(
+            attrs, "llm.token_count.prompt_details.cache_read",
+            "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
+        ),
+        reasoning_tokens=_first_count(
+            attrs, "llm.token_count.completion_details.reasoning",
+            "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens",
+        ),
+        cost=cost,
+        agent_name=_first_text(attrs, _MAX_NAME, "agent.name", "gen_ai.agent.name"),
+        session_id=_first_text(attrs, _MAX_NAME, "session.id", "gen_ai.conversation.id"),
+        error_type=_error_type(span) if status == "error" else None,
+        attributes_json=canonical_json(attrs),
+        events_json=canonical_json([_event(e) for e in span.events]) if span.events else "[]",
+    )
+
+
+def span_kind(attrs: Mapping[str, AttrValue]) -> SpanKind:
+    """OpenInference's kind wins; else the GenAI operation; else unknown."""
+    value = attrs.get("openinference.span.kind")
+    if isinstance(value, str):
+        kind = _OPENINFERENCE_KINDS.get(value.upper())
+        if kind is not None:
+            return kind
+    operation = attrs.get("gen_ai.operation.name")
+    if isinstance(operation, str):
+        return _GENAI_OPERATION_KINDS.get(operation, SpanKind.UNKNOWN)
+    return SpanKind.UNKNOWN
+
+
+def agent_identity(span: RawSpan) -> AgentIdentity | None:
+    """The agent a span speaks for, or ``None`` when it names none. Resource attributes
+    (``service.name``) name a process, not an agent, and are not used."""
+    attrs = span.attributes
+    identity = AgentIdentity(
+        id=_first_text(attrs, _MAX_NAME, "gen_ai.agent.id"),
+        name=_first_text(attrs, _MAX_NAME, "gen_ai.agent.name", "agent.name"),
+        version=_first_text(attrs, 100, "gen_ai.agent.version"),
+    )
+    return identity if identity.id is not None or identity.name is not None else None
+
+
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+)
+_CANONICAL_NAN = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON encoding the store writes: sorted keys, UTF-8 text, no spaces.
+    NaN and infinities (legal OTLP doubles) are written as strings."""
+    try:
+        return _CANONICAL.encode(value)
+    except ValueError:
+        return _CANONICAL_NAN.encode(_finite(value))
+
+
+def _finite(value: Any) -> Any:
+    # Iterative, like the decoders: values can be deep.
+    holder = [value]
+    stack: list[tuple[Any, Any]] = [(holder, 0)]
+    while stack:
+        parent, slot = stack.pop()
+        item = parent[slot]
+        if isinstance(item, float) and not math.isfinite(item):
+            parent[slot] = "NaN" if item != item else ("Infinity" if item > 0 else "-Infinity")
+        elif isinstance(item, list):
+            parent[slot] = copy = list(item)
+            stack.extend((copy, index) for index in range(len(copy)))
+        elif isinstance(item, dict):
+            parent[slot] = mapping = dict(item)
+            stack.extend((mapping, key) for key in mapping)
+    return holder[0]
+
+
+def _event(event: RawEvent) -> dict[str, Any]:
+    return {"name": event.name, "time_ns": event.time_ns, "attributes": event.attributes}
+
+
+def _input_output(kind: SpanKind, attrs: Mapping[str, AttrValue]) -> tuple[str | None, str | None]:
+    if kind is SpanKind.TOOL:
+        input_value, output_value = _tool_input_output(attrs)
+    elif kind is SpanKind.LLM:
+        # Messages first; input.value / output.value (often the raw request) as fallback.
+        conversation = _Conversation(attrs)
+        input_value = _wrap_messages(conversation.messages("input"))
+        output_value = _wrap_messages(conversation.messages("output"))
+        if input_value is None:
+            input_value = _mime_value(attrs, "input")
+        if output_value is None:
+            output_value = _mime_value(attrs, "output")
+    else:
+        input_value = _mime_value(attrs, "input")
+        output_value = _mime_value(attrs, "output")
+        conversation = _Conversation(attrs)
+        if kind is SpanKind.RETRIEVER:
+            documents = messages.openinference_documents(conversation.lists())
+            if documents is None:
+                documents = messages.genai_documents(attrs.get("gen_ai.retrieval.documents"))
+            if documents is not None:
+                output_value = {"documents": documents}
+            if input_value is None:
+                input_value = attrs.get("gen_ai.retrieval.query.text")
+        # Agent spans in GenAI carry the conversation as messages, not input.value.
+        if input_value is None:
+            input_value = _wrap_messages(conversation.messages("input"))
+        if output_value is None:
+            output_value = _wrap_messages(conversation.messages("output"))
+    return _json_or_marker(input_value), _json_or_marker(output_value)
+
+
+def _json_or_marker(value: Any) -> str | None:
+    """Canonical JSON of a value parsed from the span's JSON texts, which (unlike the
+    attributes) no depth cap has bounded; too deep to encode becomes the marker."""
+    if value is None:
+        return None
+    try:
+        return canonical_json(value)
+    except RecursionError:
+        return canonical_json(NESTED_TOO_DEEP)
+
+
+class _Conversation:
+    """Finds a span's chat messages. GenAI's JSON messages come first unless the span
+    says it is OpenInference; then OpenInference's flattened keys, then OpenLLMetry's.
+    The scan for flattened keys runs at most once per span."""
+
+    __slots__ = ("_attrs", "_lists")
+
+    def __init__(self, attrs: Mapping[str, AttrValue]) -> None:
+        self._attrs = attrs
+        self._lists: messages.FlatLists | None = None
+
+    def lists(self) -> messages.FlatLists:
+        if self._lists is None:
+            self._lists = messages.flat_lists(self._attrs)
+        return self._lists
+
+    def messages(self, direction: str) -> list[Any] | None:
+        attrs = self._attrs
+        genai = attrs.get(f"gen_ai.{direction}.messages")
+        system = attrs.get("gen_ai.system_instructions") if direction == "input" else None
+        has_genai = genai is not None or system is not None
+        if has_genai and "openinference.span.kind" not in attrs:
+            return messages.genai_messages(genai, system)
+        found = messages.openinference_messages(self.lists(), direction)
+        if found is None and has_genai:
+            found = messages.genai_messages(genai, system)
+        if found is None:
+            found = messages.openllmetry_messages(self.lists(), direction)
+        return found
+
+
+def _tool_input_output(attrs: Mapping[str, AttrValue]) -> tuple[Any, Any]:
+    get = attrs.get
+    arguments: Any = get("gen_ai.tool.call.arguments")
+    if arguments is not None:
+        arguments = messages.parse_json_text(arguments)
+    else:
+        arguments = _mime_value(attrs, "input")
+        if arguments is None:  # the tool's parameter definition, as a last resort
+            arguments = messages.parse_json_text(get("tool.parameters"))
+    tool = {
+        "tool": _first_text(attrs, None, "tool.name", "gen_ai.tool.name"),
+        "call_id": _first_text(attrs, None, "gen_ai.tool.call.id", "tool_call.id", "tool.id"),
+        "arguments": arguments,
+    }
+    result: Any = get("gen_ai.tool.call.result")
+    if result is not None:
+        result = messages.parse_json_text(result)
+    else:
+        result = _mime_value(attrs, "output")
+    return tool, (None if result is None else {"result": result})
+
+
+def _wrap_messages(found: list[Any] | None) -> dict[str, Any] | None:
+    return None if found is None else {"messages": found}
+
+
+def _mime_value(attrs: Mapping[str, AttrValue], direction: str) -> Any:
+    """``input.value`` / ``output.value``: parsed when declared JSON, else as given."""
+    value = attrs.get(f"{direction}.value")
+    mime = attrs.get(f"{direction}.mime_type")
+    if isinstance(value, str) and isinstance(mime, str) and "json" in mime.lower():
+        try:
+            return json.loads(value)
+        except (ValueError, RecursionError):
+            return value
+    return value
+
+
+def _error_type(span: RawSpan) -> str | None:
+    error = _first_text(span.attributes, _MAX_NAME, "error.type")
+    if error is not None:
+        return error
+    for event in span.events:
+        if event.name == "exception":
+            found = _first_text(event.attributes, _MAX_NAME, "exception.type")
+            if found is not None:
+                return found
+    return None
+
+
+def _first_text(attrs: Mapping[str, AttrValue], limit: int | None, *keys: str) -> str | None:
+    for key in keys:
+        value = attrs.get(key)
+        if value is None or value == "":
+            continue
+        text = value if isinstance(value, str) else str(value)
+        return text if limit is None else text[:limit]
+    return None
+
+
+def _first_count(attrs: Mapping[str, AttrValue], *keys: str) -> int | None:
+    """A token count: a non-negative integer (also as an integral float or a digit
+    string) that fits the store's 32-bit column; anything else is ignored."""
+    for key in keys:
+        value = attrs.get(key)
+        if value is None or isinstance(value, bool):
+            continue
+        if isinstance(value, str):
+            digits = value.isascii() and value.isdigit() and len(value) <= 10
+            value = int(value) if digits else None
+        elif isinstance(value, float):
+            value = int(value) if value.is_integer() else None
+        if isinstance(value, int) and 0 <= value <= _INT32_MAX:
+            return value
+    return None
+
+
+def _number(value: AttrValue) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None

@@ -1,0 +1,345 @@
+"""Decoding of OTLP/HTTP trace export requests (``POST /v1/traces``), JSON or protobuf,
+gzip-compressed or not, into raw spans.
+
+One bad span never costs the batch: each span, attribute or event that cannot be read
+is rejected on its own with a reason naming the span (index path and ids) and the
+field, and the rest is ingested. Only a body that is not an OTLP trace request at all
+raises ``OtlpDecodeError``.
+
+OTLP/JSON is the protobuf JSON mapping with OTLP's deviations: lowerCamelCase keys, ids
+as hex (not base64), 64-bit integers as decimal strings or numbers, enums as integers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from typing import Any
+
+from . import span_fields
+from .anyvalue import json_attributes, repair_str
+from .integrity import check_batch
+from .otlp_protobuf import decode_protobuf
+from .raw import (
+    Attributes,
+    DecodeResult,
+    OtlpDecodeError,
+    RawEvent,
+    RawSpan,
+    SpanContext,
+    SpanRejected,
+    describe,
+)
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "OtlpDecodeError", "decode_export_request", "decode_json"]
+
+#: The largest (decompressed) body accepted; a gzip bomb stops here.
+DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
+#: JSON nesting past this is cut before parsing (see ``_parse_json``); it is far below
+#: Python's recursion limit and far above where ``MAX_VALUE_DEPTH`` cuts values.
+_JSON_PRUNE_DEPTH = 300
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+
+def decode_export_request(
+    body: bytes,
+    content_type: str | None = None,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> DecodeResult:
+    """Decodes one export request. ``content_type`` (the HTTP header) picks the format;
+    without it, or with an unknown one, the body is sniffed. Gzip is recognised by its
+    magic bytes whatever ``Content-Encoding`` said. Batch checks (duplicates, cycles,
+    orphans) are applied to the result."""
+    data = _gunzip(body, max_body_bytes) if body[:2] == _GZIP_MAGIC else body
+    if len(data) > max_body_bytes:
+        raise OtlpDecodeError(f"body is larger than {max_body_bytes} bytes")
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media == "application/json":
+        result = decode_json(data)
+    elif media in ("application/x-protobuf", "application/protobuf"):
+        result = decode_protobuf(data)
+    elif data.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"{"):
+        try:
+            result = decode_json(data)
+        except OtlpDecodeError as json_error:
+            # A protobuf body can start with "\n{" (field 1, length 123): try it too.
+            try:
+                result = decode_protobuf(data)
+            except OtlpDecodeError:
+                raise json_error from None
+    else:
+        result = decode_protobuf(data)
+    check_batch(result)
+    return result
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    out: list[bytes] = []
+    size = 0
+    rest = body
+    try:
+        while rest:  # a gzip file may hold several members, one after another
+            stream = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            chunk = stream.decompress(rest, limit - size + 1)
+            size += len(chunk)
+            out.append(chunk)
+            if size > limit:
+                raise OtlpDecodeError(f"gzip body inflates to more than {limit} bytes")
+            if not stream.eof:
+                raise OtlpDecodeError("gzip body is truncated")
+            rest = stream.unused_data
+    except zlib.error as exc:
+        raise OtlpDecodeError(f"gzip body is corrupt: {exc}") from None
+    return b"".join(out)
+
+
+# --- OTLP/JSON --------------------------------------------------------------------
+
+
+def decode_json(data: bytes) -> DecodeResult:
+    """Decodes an OTLP/JSON body, without the batch checks."""
+    try:
+        text = data.decode("utf-8")
+        # Only bodies that may hold lone surrogates pay for the per-string check.
+        repair = "\\ud" in text or "\\uD" in text
+    except UnicodeDecodeError:
+        # Invalid bytes become lone surrogates, repaired (visibly) string by string.
+        text = data.decode("utf-8", "surrogateescape")
+        repair = True
+    doc = _parse_json(text.removeprefix("\ufeff"))
+    if not isinstance(doc, dict):
+        raise OtlpDecodeError(f"OTLP/JSON body must be an object, got {type(doc).__name__}")
+    result = DecodeResult()
+    resource_spans = doc.get("resourceSpans")
+    if resource_spans is None:
+        if doc:
+            raise OtlpDecodeError(f"no resourceSpans: keys are {describe(sorted(doc), 80)}")
+        return result
+    if not isinstance(resource_spans, list):
+        raise OtlpDecodeError(f"resourceSpans must be a list, got {describe(resource_spans)}")
+    for rs_index, rs in enumerate(resource_spans):
+        path = f"resourceSpans[{rs_index}]"
+        try:
+            _json_resource_spans(rs, path, result, repair)
+        except SpanRejected as exc:
+            result.rejections.append(exc.problem)
+    return result
+
+
+def _parse_int(literal: str) -> int | str:
+    # Python refuses int literals over 4300 digits and would fail the whole body; such
+    # a literal stays a string, which the field checks then reject on its own.
+    return int(literal) if len(literal) <= 40 else literal
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        return json.loads(text, parse_int=_parse_int)
+    except RecursionError:
+        pass
+    except ValueError as exc:
+        raise OtlpDecodeError(f"body is not valid JSON: {exc}") from None
+    # Nested deeper than the C parser can recurse: cut what lies below
+    # _JSON_PRUNE_DEPTH (values are cut at MAX_VALUE_DEPTH anyway) and parse again.
+    try:
+        return json.loads(_prune_deep_json(text), parse_int=_parse_int)
+    except (RecursionError, ValueError) as exc:
+        raise OtlpDecodeError(f"body is not valid JSON: {exc}") from None
+
+
+def _prune_deep_json(text: str) -> str:
+    parts: list[str] = []
+    depth = 0
+    kept_until = 0
+    cut_from = -1
+    for token in _JSON_TOKEN.finditer(text):
+        char = text[token.start()]
+        if char == '"':
+            continue
+        if char in "[{":
+            depth += 1
+            if depth == _JSON_PRUNE_DEPTH + 1:
+                cut_from = token.start()
+        else:
+            if depth == _JSON_PRUNE_DEPTH + 1 and cut_from >= 0:
+                parts.append(text[kept_until:cut_from])
+                parts.append("null")
+                kept_until = token.end()
+                cut_from = -1
+            depth -= 1
+    parts.append(text[kept_until:])
+    return "".join(parts)
+
+
+def _json_resource_spans(rs: object, path: str, result: DecodeResult, repair: bool) -> None:
+    ctx = SpanContext(path, result.warnings)
+    if not isinstance(rs, dict):
+        raise ctx.reject("resourceSpans", f"must be an object, got {describe(rs)}")
+    resource = rs.get("resource") or {}
+    resource_attrs: Attributes = {}
+    if isinstance(resource, dict):
+        res_ctx = SpanContext(f"{path}.resource", result.warnings)
+        try:
+            resource_attrs = json_attributes(
+                resource.get("attributes"), res_ctx, "attributes", repair
+            )
+        except SpanRejected as exc:
+            result.warnings.append(exc.problem)
+    else:
+        ctx.warn("resource", f"must be an object, got {describe(resource)}; ignored")
+    scope_spans = rs.get("scopeSpans")
+    if scope_spans is None:
+        return
+    if not isinstance(scope_spans, list):
+        raise ctx.reject("scopeSpans", f"must be a list, got {describe(scope_spans)}")
+    for ss_index, ss in enumerate(scope_spans):
+        ss_path = f"{path}.scopeSpans[{ss_index}]"
+        ss_ctx = SpanContext(ss_path, result.warnings)
+        if not isinstance(ss, dict):
+            result.rejections.append(ss_ctx.problem("scopeSpans", f"not an object: {describe(ss)}"))
+            continue
+        scope = ss.get("scope")
+        scope_name = scope.get("name") if isinstance(scope, dict) else None
+        if not isinstance(scope_name, str):
+            scope_name = None
+        elif repair:
+            scope_name = repair_str(scope_name, ss_ctx, "scope.name")
+        spans = ss.get("spans")
+        if spans is None:
+            continue
+        if not isinstance(spans, list):
+            result.rejections.append(ss_ctx.problem("spans", f"must be a list: {describe(spans)}"))
+            continue
+        for index, span in enumerate(spans):
+            span_ctx = SpanContext(f"{ss_path}.spans[{index}]", result.warnings)
+            try:
+                result.spans.append(
+                    _json_span(span, span_ctx, resource_attrs, scope_name, repair)
+                )
+            except SpanRejected as exc:
+                result.rejections.append(exc.problem)
+
+
+def _json_span(
+    obj: object, ctx: SpanContext, resource: Attributes, scope_name: str | None, repair: bool
+) -> RawSpan:
+    if not isinstance(obj, dict):
+        raise ctx.reject("span", f"must be an object, got {describe(obj)}")
+    raw_trace, raw_span = obj.get("traceId"), obj.get("spanId")
+    # Name the span by whatever ids it carries, even before they are checked.
+    ctx.trace_id = describe(raw_trace) if raw_trace is not None else None
+    ctx.span_id = describe(raw_span) if raw_span is not None else None
+    trace_id = span_fields.hex_id(_json_str(raw_trace, ctx, "traceId"), 16, ctx, "traceId")
+    ctx.trace_id = trace_id
+    span_id = span_fields.hex_id(_json_str(raw_span, ctx, "spanId"), 8, ctx, "spanId")
+    ctx.span_id = span_id
+    parent = obj.get("parentSpanId")
+    parent_id = None if parent is None else span_fields.parent_id(
+        _json_str(parent, ctx, "parentSpanId"), ctx
+    )
+    name = obj.get("name") or ""  # null is the default value in the protobuf JSON mapping
+    if not isinstance(name, str):
+        raise ctx.reject("name", f"must be a string, got {describe(name)}")
+    if repair:
+        name = repair_str(name, ctx, "name")
+    start, end = span_fields.times(
+        _json_uint64(obj.get("startTimeUnixNano"), ctx, "startTimeUnixNano"),
+        _json_uint64(obj.get("endTimeUnixNano"), ctx, "endTimeUnixNano"),
+        ctx,
+    )
+    kind = span_fields.span_kind(
+        _json_enum(obj.get("kind"), span_fields.SPAN_KIND_NAMES, ctx, "kind"), ctx
+    )
+    status = obj.get("status")
+    code, message = 0, None
+    if isinstance(status, dict):
+        code = span_fields.status_code(
+            _json_enum(status.get("code"), span_fields.STATUS_CODE_NAMES, ctx, "status.code"),
+            ctx,
+        )
+        message = status.get("message")
+        if message is not None and not isinstance(message, str):
+            raise ctx.reject("status.message", f"must be a string, got {describe(message)}")
+        if message and repair:
+            message = repair_str(message, ctx, "status.message")
+    elif status is not None:
+        raise ctx.reject("status", f"must be an object, got {describe(status)}")
+    attributes = json_attributes(obj.get("attributes"), ctx, "attributes", repair)
+    return RawSpan(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=parent_id,
+        name=name,
+        kind=kind,
+        start_ns=start,
+        end_ns=end,
+        status_code=code,
+        status_message=message or None,
+        attributes=attributes,
+        events=_json_events(obj.get("events"), ctx, repair),
+        resource_attributes=resource,
+        scope_name=scope_name,
+        path=ctx.path,
+        warnings=ctx.span_warnings,
+    )
+
+
+def _json_events(events: object, ctx: SpanContext, repair: bool) -> list[RawEvent]:
+    if events is None:
+        return []
+    if not isinstance(events, list):
+        raise ctx.reject("events", f"must be a list, got {describe(events)}")
+    out: list[RawEvent] = []
+    for index, event in enumerate(events):
+        field = f"events[{index}]"
+        try:
+            if not isinstance(event, dict):
+                raise ctx.reject(field, f"must be an object, got {describe(event)}")
+            name = event.get("name", "")
+            if not isinstance(name, str):
+                raise ctx.reject(f"{field}.name", f"must be a string, got {describe(name)}")
+            if repair:
+                name = repair_str(name, ctx, f"{field}.name")
+            time_ns = _json_uint64(event.get("timeUnixNano"), ctx, f"{field}.timeUnixNano")
+            attrs = json_attributes(event.get("attributes"), ctx, f"{field}.attributes", repair)
+        except SpanRejected as exc:
+            ctx.warn(exc.problem.field, f"{exc.problem.reason}; event dropped")
+            continue
+        out.append(RawEvent(name, time_ns, attrs))
+    return out
+
+
+def _json_str(value: object, ctx: SpanContext, field: str) -> str:
+    if value is None:
+        raise ctx.reject(field, "is missing")
+    if not isinstance(value, str):
+        raise ctx.reject(field, f"must be a hex string, got {describe(value)}")
+    return value
+
+
+def _json_uint64(value: object, ctx: SpanContext, field: str) -> int:
+    """A fixed64 given as a decimal string or a number; missing is 0."""
+    if value is None:
+        return 0
+    if type(value) is int:
+        number = value
+    elif isinstance(value, str) and value.isdigit() and value.isascii() and len(value) <= 20:
+        number = int(value)
+    else:
+        raise ctx.reject(field, f"must be a decimal string or integer, got {describe(value)}")
+    if not 0 <= number < 2**64:
+        raise ctx.reject(field, f"is out of range: {number}")
+    return number
+
+
+def _json_enum(value: object, names: dict[str, int], ctx: SpanContext, field: str) -> int:
+    if value is None:
+        return 0
+    if type(value) is int:
+        return value
+    if isinstance(value, str) and value in names:
+        return names[value]
+    raise ctx.reject(field, f"must be an integer, got {describe(value)}")
