@@ -42,6 +42,10 @@ _NAMED = {
     "\u1160": "HJF",
     "\u3164": "HF",
     "\ufffc": "OBJ",
+    # Qt lays these out as line breaks: a "one-line" value could hide a second line.
+    "\u2028": "LSEP",
+    "\u2029": "PSEP",
+    "\x85": "NEL",
     "\x7f": "DEL",
 }
 
@@ -50,7 +54,7 @@ _HIDDEN_RE = re.compile(
     "["
     "\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 (but tab and newline) and C1 controls
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
-    "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\ufff9-\ufffc"
+    "\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\ufff9-\ufffc"
     "\U000e0000-\U000e007f"  # tag characters (invisible "ASCII smuggling")
     "\U000e0100-\U000e01ef"
     "\ud800-\udfff"  # lone surrogates, should any survive
@@ -80,6 +84,14 @@ def make_visible(text: str) -> str:
     if not _HIDDEN_RE.search(text):
         return text
     return _HIDDEN_RE.sub(lambda m: marker(m.group()), text)
+
+
+def has_hidden(text: str) -> bool:
+    return _HIDDEN_RE.search(text) is not None
+
+
+def count_hidden(text: str) -> int:
+    return sum(1 for _ in _HIDDEN_RE.finditer(text))
 
 
 def hidden_characters(text: str) -> list[tuple[int, str]]:
