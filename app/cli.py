@@ -1,13 +1,16 @@
 """The ``countersign`` command. Scripts and runbooks rely on these exact forms:
 
     countersign [--store URL] [--config FILE] [gui]
-    countersign worker
+    countersign worker [--otlp-port PORT] [--otlp-host HOST] [--no-otlp]
+    countersign sources check [--json] [--timeout SECONDS]
     countersign demo-fleet --agents N --actions M --seed S
     countersign queue list [--state pending|decided|all] [--agent NAME] [--json]
     countersign queue decide ACTION_ID --verdict approve|edit|reject|respond
                              [--arguments JSON] [--severity cosmetic|material|critical]
                              [--reason TEXT] [--reviewer NAME]
     countersign audit verify
+    countersign import-otlp FILE... [--json]      (see cli_traces.py)
+    countersign trace show TRACE_ID [--json]
 
 Exit codes: 0 success; 1 the request was refused (already decided, unknown action,
 invalid arguments, broken audit chain); 2 usage errors; 3 the store is unusable.
@@ -27,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import cli_traces
 from .config import ConfigError, load_config
 from .domain import ActionState, EditSeverity, QueueRow, Verdict
 from .store.engine import StoreError, describe_url, resolve_store_url
@@ -56,7 +60,17 @@ def _parser() -> argparse.ArgumentParser:
     gui.add_argument("--demo-seed", type=int, default=7, help=argparse.SUPPRESS)
     gui.add_argument("--demo-agents", type=int, default=6, help=argparse.SUPPRESS)
 
-    sub.add_parser("worker", help="run expiry, delivery and the configured sources headless")
+    worker = sub.add_parser("worker", help="run expiry, delivery, the configured sources and "
+                            "the OTLP trace receiver headless")
+    cli_traces.add_worker_options(worker)
+
+    sources = sub.add_parser("sources", help="the configured sources")
+    ssub = sources.add_subparsers(dest="sources_command", metavar="SUBCOMMAND", required=True)
+    check = ssub.add_parser("check", help="connect to each configured source and report "
+                            "its health; exit 1 if any is unhealthy")
+    check.add_argument("--json", action="store_true", help="one JSON object per line")
+    check.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="how long each source may take to answer")
 
     fleet = sub.add_parser("demo-fleet", help="run the simulated agents headless until "
                            "every request has a verdict or expired; print one JSON line")
@@ -86,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="the hash-chained audit log")
     asub = audit.add_subparsers(dest="audit_command", metavar="SUBCOMMAND", required=True)
     asub.add_parser("verify", help="re-hash the chain; name the first bad event")
+    cli_traces.add_parsers(sub)
     return parser
 
 
@@ -103,7 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "gui":
             return _gui(args, store_url)
         if command == "worker":
-            return _worker(store_url, config)
+            return _worker(store_url, config, args)
+        if command == "sources":
+            return _sources_check(args, config)
         if command == "demo-fleet":
             return _demo_fleet(args, store_url)
         if command == "queue" and args.queue_command == "list":
@@ -112,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _queue_decide(args, store_url, config.reviewer)
         if command == "audit":
             return _audit_verify(store_url)
+        if command in ("import-otlp", "trace"):
+            return cli_traces.run(args, _open(store_url))
     except StoreError as exc:
         print(f"countersign: {exc}", file=sys.stderr)
         return EXIT_STORE
@@ -145,7 +164,7 @@ def _open(store_url: str) -> Any:
     return open_store(store_url)
 
 
-def _worker(store_url: str, config: Any) -> int:
+def _worker(store_url: str, config: Any, args: argparse.Namespace) -> int:
     from .runtime import Runtime
     from .sources import PluginError, build_sources
 
@@ -159,19 +178,39 @@ def _worker(store_url: str, config: Any) -> int:
           f"{len(sources)} source(s); Ctrl+C stops", file=sys.stderr)
 
     async def serve() -> None:
-        runtime = Runtime(store, sources)
+        said: dict[str, str | None] = {}
+
+        def report(health: Any) -> None:  # headless: source trouble goes to stderr, once
+            error = health.last_error if health.status.value == "failing" else None
+            if error and said.get(health.name) != error:
+                log.warning("source %s failing: %s", health.name, error)
+            said[health.name] = error
+
+        runtime = Runtime(store, sources, on_health=report)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await runtime.start()
+        receiver = await cli_traces.start_worker_receiver(store, args)
         try:
             await stop.wait()
         finally:
+            if receiver is not None:
+                await receiver.stop()
             await runtime.stop()
 
     asyncio.run(serve())
     return 0
+
+
+def _sources_check(args: argparse.Namespace, config: Any) -> int:
+    from .source_check import run_check
+
+    code, text = run_check(config.sources, as_json=args.json, timeout=args.timeout)
+    if text:
+        print(text)
+    return code
 
 
 def _demo_fleet(args: argparse.Namespace, store_url: str) -> int:

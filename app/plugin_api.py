@@ -233,6 +233,36 @@ class SourceContext:
 
         await asyncio.to_thread(work)
 
+    async def find_actions(self, refs: Sequence[str]) -> dict[str, int]:
+        """source_ref → action id of this source's actions with those refs, any state."""
+        wanted = list(refs)
+
+        def work() -> dict[str, int]:
+            from sqlalchemy import select
+
+            from .store.models import ActionRow
+
+            with self.store.read() as session:
+                rows = session.execute(
+                    select(ActionRow.source_ref, ActionRow.id).where(
+                        ActionRow.source == self.source_name,
+                        ActionRow.source_ref.in_(wanted),
+                    )
+                ).all()
+            return {r[0]: r[1] for r in rows}
+
+        return await asyncio.to_thread(work) if wanted else {}
+
+    async def mark_delivered(self, decision_id: int) -> bool:
+        """Settle a decision the source delivered together with another one (e.g. the
+        sibling actions of one LangGraph interrupt); idempotent."""
+        return await asyncio.to_thread(self._decisions.mark_delivered, decision_id,
+                                       actor=f"source:{self.source_name}")
+
+    async def source_meta(self, action_id: int) -> dict[str, Any]:
+        """The ``source_meta`` the source stored with the action."""
+        return await asyncio.to_thread(self._actions.source_meta, action_id)
+
     async def action(self, action_id: int) -> ActionDetail:
         return await asyncio.to_thread(self._actions.get, action_id)
 

@@ -9,9 +9,11 @@
     if verdict.approved:
         refund(**verdict.arguments)          # the edited arguments when edited
 
-The request is written to the store with its reasoning steps; the call then waits
-for the verdict and returns it. An action whose deadline passes comes back as
-``expired`` (never as a rejection). Asking again with the same idempotency key
+The request is written to the store with its reasoning steps; asked inside an active
+OpenTelemetry span (and without ``run=``), the action joins that span's trace, its
+steps become children of that span, and the span counts as the one that proposed it.
+The call then waits for the verdict and returns it. An action whose deadline passes
+comes back as ``expired`` (never as a rejection). Asking again with the same idempotency key
 returns the same action and its verdict, so an agent that crashed and restarted
 does not file a duplicate. Receiving a verdict acknowledges it (the decision
 becomes *delivered*) unless ``acknowledge=False``, in which case call
@@ -81,6 +83,19 @@ class GateVerdict(BaseModel):
         return self.outcome == "expired"
 
 
+def _current_otel_span() -> tuple[str, str] | None:
+    """(trace id, span id) of the active OpenTelemetry span, if the agent uses
+    OpenTelemetry (optional: imported only here) and a span is recording."""
+    try:
+        from opentelemetry import trace as otel_trace
+    except ImportError:
+        return None
+    context = otel_trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
+
+
 def _deadline(timeout: float | None, deadline: dt.datetime | None) -> float | None:
     if deadline is not None:
         if deadline.tzinfo is None:
@@ -137,7 +152,13 @@ class Gate:
         run: Run | None,
         allowed: Sequence[Verdict | str] | None,
     ) -> tuple[int, Run]:
-        if run is None:
+        linked = _current_otel_span() if run is None else None
+        if linked is not None:
+            # Asked inside an OpenTelemetry span: the action and its steps belong to
+            # that span's trace, and the span is the one that proposed the action.
+            run = Run(trace_id=linked[0], root_span_id=linked[1])
+            spans: list[SpanRecord] = []
+        elif run is None:
             trace_id = new_trace_id()
             start = time.time_ns() - sum(
                 int(s.duration_s * 1e9) for s in reasoning if isinstance(s, Step)
@@ -145,14 +166,14 @@ class Gate:
             root = root_span(trace_id, agent=self.agent, name=f"{self.agent}: {action_class}",
                              start_ns=start)
             run = Run(trace_id=trace_id, root_span_id=root.span_id)
-            spans: list[SpanRecord] = [root]
+            spans = [root]
         else:
             spans = []
         spans += [s for s in reasoning if isinstance(s, SpanRecord)]
         steps = [s for s in reasoning if isinstance(s, Step)]
         spans += steps_to_spans(steps, trace_id=run.trace_id, parent_span_id=run.root_span_id,
                                 agent=self.agent)
-        proposing = spans[-1].span_id if spans else run.root_span_id
+        proposing = linked[1] if linked else spans[-1].span_id if spans else run.root_span_id
         action_id, created = self.actions.request(
             ActionRequest(
                 agent=self.agent,

@@ -24,7 +24,8 @@ from ..domain import (
 )
 from ..jsonio import canonical, clean, loads
 from ..store.engine import Store
-from ..store.models import ActionRow, AgentRow, AutonomyLevelRow, ChangeRow, RunRow, SpanRow
+from ..store.models import ActionRow, AgentRow, AutonomyLevelRow, ChangeRow, SpanRow
+from ..traces.ingest import ensure_run, write_spans
 from . import audit
 
 
@@ -83,37 +84,10 @@ def ensure_agent(session: Session, name: str, version: str, external_id: str | N
         ).scalar_one()
 
 
-def store_spans(session: Session, spans: Sequence[SpanRecord]) -> int:
-    """Insert spans not seen before (re-sent spans are idempotent); returns the count."""
-    if not spans:
-        return 0
-    by_trace: dict[str, list[SpanRecord]] = {}
-    for span in spans:
-        by_trace.setdefault(span.trace_id, []).append(span)
-    added = 0
-    for trace_id, group in by_trace.items():
-        existing = set(
-            session.execute(
-                select(SpanRow.span_id).where(
-                    SpanRow.trace_id == trace_id,
-                    SpanRow.span_id.in_([s.span_id for s in group]),
-                )
-            ).scalars()
-        )
-        fresh = [s for s in group if s.span_id not in existing]
-        session.add_all(SpanRow(**s.model_dump(mode="json")) for s in fresh)
-        added += len(fresh)
-    return added
-
-
-def _ensure_run(session: Session, trace_id: str, agent_id: int, spans: Sequence[SpanRecord],
-                source: str) -> None:
-    if session.execute(select(RunRow.id).where(RunRow.trace_id == trace_id)).first():
-        return
-    roots = [s for s in spans if s.parent_span_id is None] or list(spans)
-    start = min((s.start_ns for s in roots), default=time.time_ns())
-    session.add(RunRow(trace_id=trace_id, agent_id=agent_id, name=roots[0].name if roots else "",
-                       started_ns=start, source=source))
+def store_spans(session: Session, spans: Sequence[SpanRecord], *, source: str = "") -> int:
+    """Insert spans not seen before (re-sent spans are idempotent) and keep their runs'
+    roll-ups current; returns how many were new. Invalid spans are skipped."""
+    return write_spans(session, spans, source=source).added
 
 
 class ActionService:
@@ -134,9 +108,13 @@ class ActionService:
                 return existing, False
             agent_id = ensure_agent(session, req.agent, req.agent_version, req.agent_id)
             if req.reasoning:
-                store_spans(session, req.reasoning)
-            if req.trace_id:
-                _ensure_run(session, req.trace_id, agent_id, req.reasoning, req.source)
+                # The same write path as every other span, so the run's roll-ups hold.
+                write_spans(session, req.reasoning, source=req.source, agent_id=agent_id)
+            if req.trace_id and not any(s.trace_id == req.trace_id for s in req.reasoning):
+                # Linked to a span that is still open (OpenTelemetry): the run exists
+                # now and its spans fill it in when they are exported.
+                ensure_run(session, req.trace_id, source=req.source, agent_id=agent_id,
+                           agent_name=req.agent)
             now = _now()
             row = ActionRow(
                 agent_id=agent_id,

@@ -60,19 +60,32 @@ class AutonomyLevelRow(Base):
 
 
 class RunRow(Base):
-    """One execution of an agent: an OpenTelemetry trace."""
+    """One execution of an agent: an OpenTelemetry trace, with roll-ups kept current
+    at ingest so the Traces workspace filters runs without touching spans."""
 
     __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_agent_started", "agent_name", "started_ns"),
+        Index("ix_runs_status_started", "status", "started_ns"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     trace_id: Mapped[str] = mapped_column(String(32), unique=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    #: Denormalised from the agent (or the spans' agent name) for fast filtering.
+    agent_name: Mapped[str | None] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(500), default="")
     session_id: Mapped[str | None] = mapped_column(String(200))
     started_ns: Mapped[int] = mapped_column(BigInteger, index=True)
     ended_ns: Mapped[int | None] = mapped_column(BigInteger)
+    #: "ok", "error" (any span failed) or "unset".
     status: Mapped[str] = mapped_column(String(20), default="unset")
     source: Mapped[str] = mapped_column(String(200), default="")
+    span_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_cost: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class SpanRow(Base):
@@ -83,6 +96,7 @@ class SpanRow(Base):
         UniqueConstraint("trace_id", "span_id"),
         Index("ix_spans_trace_start", "trace_id", "start_ns"),
     )
+    # Runs are found through `runs`; spans are only ever read one trace at a time.
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     trace_id: Mapped[str] = mapped_column(String(32))
@@ -117,6 +131,8 @@ class ActionRow(Base):
         Index("ix_actions_state_created", "state", "created_at"),
         Index("ix_actions_state_deadline", "state", "deadline"),
         Index("ix_actions_agent_state", "agent_id", "state"),
+        # The Traces workspace asks "has this run a pending action?" per listed run.
+        Index("ix_actions_trace_state", "trace_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -22,7 +22,7 @@ from countersign.store.migrate import open_store
 
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def _measure(url: str, agents: int, per_agent: int) -> list[float]:

@@ -53,12 +53,12 @@ def test_unreachable_postgres_is_a_clear_message() -> None:
 def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     bogus = tmp_path / "notes.txt"
     bogus.write_text("shopping list\n" * 100)
-    with pytest.raises(StoreError, match="notes.txt"):
+    with pytest.raises(StoreError, match=r"notes\.txt"):
         open_store(f"sqlite:///{bogus}")
 
 
 def test_a_url_that_is_not_a_url() -> None:
-    with pytest.raises(StoreError, match="not a database URL"):
+    with pytest.raises(StoreError, match=r"not a database URL"):
         open_store("definitely not a url")
 
 

@@ -1,8 +1,8 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-21 05:47:59.025656
+Revises:
+Create Date: 2026-11-21 06:02:34.818995
 """
 
 from collections.abc import Sequence
@@ -112,6 +112,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_actions_agent_state', ['agent_id', 'state'], unique=False)
         batch_op.create_index('ix_actions_state_created', ['state', 'created_at'], unique=False)
         batch_op.create_index('ix_actions_state_deadline', ['state', 'deadline'], unique=False)
+        batch_op.create_index('ix_actions_trace_state', ['trace_id', 'state'], unique=False)
 
     op.create_table('autonomy_levels',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -127,19 +128,27 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('trace_id', sa.String(length=32), nullable=False),
     sa.Column('agent_id', sa.Integer(), nullable=True),
+    sa.Column('agent_name', sa.String(length=200), nullable=True),
     sa.Column('name', sa.String(length=500), nullable=False),
     sa.Column('session_id', sa.String(length=200), nullable=True),
     sa.Column('started_ns', sa.BigInteger(), nullable=False),
     sa.Column('ended_ns', sa.BigInteger(), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('source', sa.String(length=200), nullable=False),
+    sa.Column('span_count', sa.Integer(), nullable=False),
+    sa.Column('error_count', sa.Integer(), nullable=False),
+    sa.Column('prompt_tokens', sa.BigInteger(), nullable=False),
+    sa.Column('completion_tokens', sa.BigInteger(), nullable=False),
+    sa.Column('total_cost', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_runs_agent_id_agents')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_runs')),
     sa.UniqueConstraint('trace_id', name=op.f('uq_runs_trace_id'))
     )
     with op.batch_alter_table('runs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_runs_agent_id'), ['agent_id'], unique=False)
+        batch_op.create_index('ix_runs_agent_started', ['agent_name', 'started_ns'], unique=False)
         batch_op.create_index(batch_op.f('ix_runs_started_ns'), ['started_ns'], unique=False)
+        batch_op.create_index('ix_runs_status_started', ['status', 'started_ns'], unique=False)
 
     op.create_table('decisions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -190,12 +199,15 @@ def downgrade() -> None:
     op.drop_table('outbox')
     op.drop_table('decisions')
     with op.batch_alter_table('runs', schema=None) as batch_op:
+        batch_op.drop_index('ix_runs_status_started')
         batch_op.drop_index(batch_op.f('ix_runs_started_ns'))
+        batch_op.drop_index('ix_runs_agent_started')
         batch_op.drop_index(batch_op.f('ix_runs_agent_id'))
 
     op.drop_table('runs')
     op.drop_table('autonomy_levels')
     with op.batch_alter_table('actions', schema=None) as batch_op:
+        batch_op.drop_index('ix_actions_trace_state')
         batch_op.drop_index('ix_actions_state_deadline')
         batch_op.drop_index('ix_actions_state_created')
         batch_op.drop_index('ix_actions_agent_state')

@@ -1,0 +1,354 @@
+"""Writing normalised spans to the store, and keeping each run's roll-ups current.
+
+This is the one write path for spans: OTLP files, the OTLP receiver, the OpenTelemetry
+exporter and the gate's reasoning steps all come through `write_spans`, so a run's
+counts, tokens, cost, time span and status always agree with its spans.
+
+It is built for bulk (no ORM objects, one statement per batch) and exact about what
+was new, so re-sent spans are counted as duplicates and never twice in the roll-ups:
+on PostgreSQL ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` names the rows inserted
+even when two writers race; on SQLite, where a writer holds the lock for its whole
+transaction, the batch's stored keys are read first and the rest goes through the
+driver's executemany. Runs are upserted (``ON CONFLICT DO UPDATE``) with additive
+roll-ups; both dialects take the forms used here.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..domain import SpanRecord
+from ..store.models import AgentRow, RunRow, SpanRow
+from .dto import IngestResult
+
+#: Spans per transaction for batch imports (one commit each).
+BATCH_SPANS = 5_000
+
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
+_SPAN_ID = re.compile(r"[0-9a-f]{16}")
+_INT63_MAX = 2**63 - 1
+_INT32_MAX = 2**31 - 1
+_STATUSES = frozenset({"ok", "error", "unset"})
+#: Column widths of `SpanRow` / `RunRow` that PostgreSQL enforces.
+_WIDTHS = {"model": 200, "provider": 100, "agent_name": 200, "session_id": 200,
+           "error_type": 200}
+_TEXTS = ("name", "status_message", "model", "provider", "agent_name", "session_id",
+          "error_type")
+_COUNTS = ("prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens")
+_RUN_NAME_WIDTH = 500
+_SPANS = SpanRow.__table__
+#: A span as insert parameters: its fields in column order (the names are the same).
+_SPAN_COLUMNS = tuple(c.name for c in _SPANS.columns if c.name != "id")
+assert set(_SPAN_COLUMNS) == set(SpanRecord.model_fields), "SpanRow and SpanRecord differ"
+_FIELDS_OF = operator.itemgetter(*_SPAN_COLUMNS)
+(_TRACE, _SPAN, _PARENT, _NAME, _KIND, _START, _END, _STATUS, _PROMPT, _COMPLETION, _COST,
+ _AGENT, _SESSION) = (_SPAN_COLUMNS.index(name) for name in (
+    "trace_id", "span_id", "parent_span_id", "name", "kind", "start_ns", "end_ns",
+    "status_code", "prompt_tokens", "completion_tokens", "cost", "agent_name", "session_id"))
+_TEXT_WIDTHS = tuple(
+    (_SPAN_COLUMNS.index(name), _WIDTHS.get(name)) for name in _TEXTS
+)
+_COUNT_INDEXES = tuple(_SPAN_COLUMNS.index(name) for name in _COUNTS)
+_SQLITE_INSERT = (
+    f"INSERT INTO spans ({', '.join(_SPAN_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_SPAN_COLUMNS))}) ON CONFLICT (trace_id, span_id) DO NOTHING"
+)
+_RUNS = RunRow.__table__
+
+
+def span_problem(span: SpanRecord) -> str | None:
+    """Why ``span`` cannot be stored, or None. The decoders check all of this already;
+    spans built by other code (plugins, the gate, the exporter) are checked here."""
+    where = f"span {span.span_id!r} of trace {span.trace_id!r}"
+    if not _TRACE_ID.fullmatch(span.trace_id) or span.trace_id == "0" * 32:
+        return f"{where}: trace_id: must be 32 lower-case hex digits, not all zeros"
+    if not _SPAN_ID.fullmatch(span.span_id) or span.span_id == "0" * 16:
+        return f"{where}: span_id: must be 16 lower-case hex digits, not all zeros"
+    parent = span.parent_span_id
+    if parent is not None and (not _SPAN_ID.fullmatch(parent) or parent == span.span_id):
+        return f"{where}: parent_span_id: must be 16 lower-case hex digits other than its own"
+    if not 0 < span.start_ns <= _INT63_MAX:
+        return f"{where}: start_ns: out of range ({span.start_ns})"
+    if span.end_ns is not None and not span.start_ns <= span.end_ns <= _INT63_MAX:
+        return f"{where}: end_ns: out of range or before start ({span.end_ns})"
+    return None
+
+
+def _row(span: SpanRecord) -> list[Any]:
+    """The insert parameters for one span, with the few values the store cannot take
+    made safe (PostgreSQL refuses NUL in text and over-wide varchars; both stores
+    refuse integers past 64 bits). Spans come from many sources, not only decoders."""
+    row = list(_FIELDS_OF(span.__dict__))
+    row[_KIND] = span.kind.value
+    for index, width in _TEXT_WIDTHS:
+        value = row[index]
+        if value is not None:
+            if "\x00" in value:
+                row[index] = value = value.replace("\x00", "\ufffd")
+            if width is not None and len(value) > width:
+                row[index] = value[:width]
+    if row[_STATUS] not in _STATUSES:
+        row[_STATUS] = "unset"
+    for index in _COUNT_INDEXES:
+        count = row[index]
+        if count is not None and not 0 <= count <= _INT32_MAX:
+            row[index] = None
+    cost = row[_COST]
+    if cost is not None and not math.isfinite(cost):
+        row[_COST] = None
+    return row
+
+
+@dataclass(slots=True)
+class _RunDelta:
+    """What one batch adds to one run."""
+
+    spans: int = 0
+    errors: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    started_ns: int = _INT63_MAX
+    ended_ns: int | None = None
+    any_ok: bool = False
+    root_name: str = ""
+    agent_name: str | None = None
+    session_id: str | None = None
+
+    def add(self, row: list[Any]) -> None:
+        self.spans += 1
+        status = row[_STATUS]
+        if status == "error":
+            self.errors += 1
+        elif status == "ok":
+            self.any_ok = True
+        self.prompt_tokens += row[_PROMPT] or 0
+        self.completion_tokens += row[_COMPLETION] or 0
+        self.cost += row[_COST] or 0.0
+        self.started_ns = min(self.started_ns, row[_START])
+        end = row[_END]
+        if end is not None and (self.ended_ns is None or end > self.ended_ns):
+            self.ended_ns = end
+        if row[_PARENT] is None:
+            # The root names the run and speaks for it.
+            self.root_name = row[_NAME][:_RUN_NAME_WIDTH] or self.root_name
+            self.agent_name = row[_AGENT] or self.agent_name
+            self.session_id = row[_SESSION] or self.session_id
+        else:
+            self.agent_name = self.agent_name or row[_AGENT]
+            self.session_id = self.session_id or row[_SESSION]
+
+    @property
+    def status(self) -> str:
+        return "error" if self.errors else ("ok" if self.any_ok else "unset")
+
+
+def write_spans(
+    session: Session,
+    spans: Sequence[SpanRecord],
+    *,
+    source: str,
+    agent_id: int | None = None,
+) -> IngestResult:
+    """Store the spans not stored before and fold them into their runs' roll-ups, in
+    the caller's transaction. ``agent_id`` links every run touched to that agent (the
+    gate knows its agent); otherwise runs are linked by the spans' agent names."""
+    result = IngestResult()
+    rows: list[list[Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for span in spans:
+        problem = span_problem(span)
+        if problem is not None:
+            result.rejected.append(problem)
+            continue
+        key = (span.trace_id, span.span_id)
+        if key in seen:
+            result.duplicates += 1
+            continue
+        seen.add(key)
+        rows.append(_row(span))
+    if not rows:
+        return result
+    added = _insert_new(session, rows)
+    result.added = len(added)
+    result.duplicates += len(rows) - len(added)
+    deltas: dict[str, _RunDelta] = {}
+    for row in rows:
+        if (row[_TRACE], row[_SPAN]) in added:
+            delta = deltas.get(row[_TRACE])
+            if delta is None:
+                delta = deltas[row[_TRACE]] = _RunDelta()
+            delta.add(row)
+    if deltas:
+        _upsert_runs(session, deltas, source=source, agent_id=agent_id)
+    return result
+
+
+def _insert_new(session: Session, rows: list[list[Any]]) -> set[tuple[str, str]]:
+    """Insert ``rows`` (unique within themselves), skipping spans already stored;
+    returns the keys of those inserted."""
+    if session.get_bind().dialect.name != "sqlite":
+        # RETURNING names exactly the rows this statement inserted, even when another
+        # writer inserts the same spans at the same moment.
+        stmt = _dialect(session).insert(_SPANS).on_conflict_do_nothing(
+            index_elements=["trace_id", "span_id"]
+        )
+        returning = stmt.returning(_SPANS.c.trace_id, _SPANS.c.span_id)
+        # Key order: concurrent writers then take row locks in one order (no deadlock).
+        rows = sorted(rows, key=lambda row: (row[_TRACE], row[_SPAN]))
+        params = [dict(zip(_SPAN_COLUMNS, row, strict=True)) for row in rows]
+        return {(r[0], r[1]) for r in session.execute(returning, params)}
+    # SQLite: writers hold the database lock for the whole transaction (BEGIN
+    # IMMEDIATE), so what is stored now stays true until the insert; the driver's own
+    # executemany is several times faster than compiled multi-row inserts.
+    traces = list({row[_TRACE] for row in rows})
+    stored: set[tuple[str, str]] = set()
+    for start in range(0, len(traces), 900):
+        stored.update(
+            (r[0], r[1])
+            for r in session.execute(
+                select(SpanRow.trace_id, SpanRow.span_id).where(
+                    SpanRow.trace_id.in_(traces[start : start + 900])
+                )
+            )
+        )
+    fresh = [row for row in rows if (row[_TRACE], row[_SPAN]) not in stored]
+    if fresh:
+        session.connection().exec_driver_sql(_SQLITE_INSERT, [tuple(row) for row in fresh])
+    return {(row[_TRACE], row[_SPAN]) for row in fresh}
+
+
+def ensure_run(
+    session: Session, trace_id: str, *, source: str, agent_id: int | None,
+    agent_name: str | None, started_ns: int | None = None,
+) -> None:
+    """A run row for ``trace_id`` even before any of its spans arrived (an action
+    linked to an OpenTelemetry span that is still open)."""
+    delta = _RunDelta(started_ns=started_ns or time.time_ns(), agent_name=agent_name)
+    _upsert_runs(session, {trace_id: delta}, source=source, agent_id=agent_id)
+
+
+def _upsert_runs(
+    session: Session, deltas: dict[str, _RunDelta], *, source: str, agent_id: int | None
+) -> None:
+    agents: dict[str, int] = {}
+    if agent_id is None:
+        agents = resolve_agents(session, (d.agent_name for d in deltas.values()))
+    params = [
+        {
+            "trace_id": trace_id,
+            "agent_id": agent_id if agent_id is not None
+            else agents.get(d.agent_name) if d.agent_name else None,
+            "agent_name": d.agent_name,
+            "name": d.root_name,
+            "session_id": d.session_id,
+            "started_ns": d.started_ns,
+            "ended_ns": d.ended_ns,
+            "status": d.status,
+            "source": source[:200],
+            "span_count": d.spans,
+            "error_count": d.errors,
+            "prompt_tokens": d.prompt_tokens,
+            "completion_tokens": d.completion_tokens,
+            "total_cost": d.cost,
+        }
+        for trace_id, d in sorted(deltas.items())  # one lock order for all writers
+    ]
+    dialect = _dialect(session)
+    stmt = dialect.insert(_RUNS)
+    new, old = stmt.excluded, _RUNS.c
+    # A batch holding the root span (a non-empty name) speaks for the run: its name,
+    # agent and session replace what earlier batches of child spans suggested.
+    has_root = new.name != ""
+
+    def from_root(column: str) -> ColumnElement[Any]:
+        return case(
+            (and_(has_root, new[column].is_not(None)), new[column]),
+            else_=func.coalesce(old[column], new[column]),
+        )
+
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["trace_id"],
+        set_={
+            "span_count": old.span_count + new.span_count,
+            "error_count": old.error_count + new.error_count,
+            "prompt_tokens": old.prompt_tokens + new.prompt_tokens,
+            "completion_tokens": old.completion_tokens + new.completion_tokens,
+            "total_cost": old.total_cost + new.total_cost,
+            "started_ns": dialect.least(old.started_ns, new.started_ns),
+            "ended_ns": dialect.greatest(
+                func.coalesce(old.ended_ns, new.ended_ns),
+                func.coalesce(new.ended_ns, old.ended_ns),
+            ),
+            "status": case(
+                (or_(old.status == "error", new.status == "error"), "error"),
+                (or_(old.status == "ok", new.status == "ok"), "ok"),
+                else_=old.status,
+            ),
+            "name": case((has_root, new.name), else_=old.name),
+            "agent_name": from_root("agent_name"),
+            "agent_id": from_root("agent_id"),
+            "session_id": from_root("session_id"),
+        },
+    )
+    session.execute(stmt, params)
+
+
+def resolve_agents(session: Session, names: Iterable[str | None]) -> dict[str, int]:
+    """Agent row ids by name, creating agents seen for the first time. A name already
+    known under some version (the gate registers versions) links to the oldest row,
+    so spans never split one agent in two."""
+    wanted = {n for n in names if n}
+    if not wanted:
+        return {}
+    found: dict[str, int] = {}
+    for name, row_id in session.execute(
+        select(AgentRow.name, AgentRow.id).where(AgentRow.name.in_(wanted)).order_by(AgentRow.id)
+    ):
+        found.setdefault(name, row_id)
+    missing = wanted - found.keys()
+    if missing:
+        # Imported here: services.actions writes its spans through this module.
+        from ..services.actions import ensure_agent
+
+        for name in sorted(missing):
+            found[name] = ensure_agent(session, name, "", None)
+    return found
+
+
+class _Dialect:
+    """The dialect-specific pieces: its INSERT (with ON CONFLICT) and two-argument
+    minimum / maximum (SQLite's scalar ``min``/``max``, PostgreSQL's LEAST/GREATEST)."""
+
+    def __init__(self, name: str) -> None:
+        if name == "sqlite":
+            self.insert: Any = sqlite.insert
+            self._least, self._greatest = "min", "max"
+        elif name == "postgresql":
+            self.insert = postgresql.insert
+            self._least, self._greatest = "least", "greatest"
+        else:  # pragma: no cover - the store supports these two only
+            raise NotImplementedError(f"span ingest does not support the {name} dialect")
+
+    def least(self, a: Any, b: Any) -> ColumnElement[Any]:
+        return getattr(func, self._least)(a, b)  # type: ignore[no-any-return]
+
+    def greatest(self, a: Any, b: Any) -> ColumnElement[Any]:
+        return getattr(func, self._greatest)(a, b)  # type: ignore[no-any-return]
+
+
+_DIALECTS = {name: _Dialect(name) for name in ("sqlite", "postgresql")}
+
+
+def _dialect(session: Session) -> _Dialect:
+    return _DIALECTS[session.get_bind().dialect.name]

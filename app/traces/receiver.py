@@ -1,0 +1,373 @@
+"""An OTLP/HTTP trace receiver: ``POST /v1/traces`` as the OpenTelemetry exporters
+send it (``application/json`` or ``application/x-protobuf``, gzip or not), served by
+uvicorn on loopback inside whatever asyncio loop runs it (the worker's, or the GUI's
+qasync loop).
+
+Requests are decoded and normalised off the loop, then queued for one writer task
+that stores them in batches (``asyncio.to_thread``). The queue is bounded in spans,
+not requests: when it is full the receiver answers 429 with ``Retry-After`` and the
+exporters back off and retry (OTLP/HTTP spec, "Failures"), so a flood costs the
+senders time, never the console memory. While the store is unreachable it answers
+503 the same way, and the writer keeps retrying the batch it holds.
+
+Responses follow the spec: 200 with an ``ExportTraceServiceResponse`` whose
+``partialSuccess`` counts and names the rejected spans; 400 for a body that is not a
+trace request; 413 past the size limit; 415 for other media types or encodings. Error
+bodies are a ``google.rpc.Status`` in the request's encoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceResponse,
+)
+
+from ..domain import SpanRecord
+from ..services.traces import TraceService, paused_gc
+from ..store.engine import Store, StoreError
+from .ingest import BATCH_SPANS
+from .normalize import normalize_spans
+from .otlp import OtlpDecodeError, decode_export_request
+
+log = logging.getLogger("countersign.traces.receiver")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+JSON = "application/json"
+PROTOBUF = "application/x-protobuf"
+_MEDIA = {JSON: JSON, PROTOBUF: PROTOBUF, "application/protobuf": PROTOBUF}
+DEFAULT_PORT = 4318
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+DEFAULT_MAX_QUEUED_SPANS = 200_000
+#: How many rejection reasons the response's errorMessage spells out.
+_REASONS_SHOWN = 20
+# google.rpc.Code values used in error bodies.
+_INVALID_ARGUMENT, _RESOURCE_EXHAUSTED, _UNAVAILABLE = 3, 8, 14
+
+
+class ReceiverError(Exception):
+    """The receiver cannot start (the port is taken...); the message says so."""
+
+
+@dataclass
+class ReceiverStats:
+    """What the status bar can show about the receiver."""
+
+    requests: int = 0
+    accepted_spans: int = 0
+    rejected_spans: int = 0
+    stored_spans: int = 0
+    duplicate_spans: int = 0
+    #: Requests turned away with 429/503 (backpressure).
+    throttled: int = 0
+    last_error: str | None = None
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, code: int, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.status, self.code, self.retry_after = status, code, retry_after
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its signal handlers: the host program (worker or GUI) owns
+    SIGINT/SIGTERM and stops the receiver itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class OtlpReceiver:
+    """``POST /v1/traces`` into the store. ``port=0`` picks a free port (see
+    ``port`` after `start`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        *,
+        service: TraceService | None = None,
+        source: str = "otlp",
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_queued_spans: int = DEFAULT_MAX_QUEUED_SPANS,
+        batch_spans: int = BATCH_SPANS,
+        retry_after_s: int = 1,
+    ) -> None:
+        self.service = service or TraceService(store)
+        self.host = host
+        self.port = port
+        self.source = source
+        self.max_body_bytes = max_body_bytes
+        #: A gzip body may inflate this far (a gzip bomb stops here).
+        self.max_inflated_bytes = max(max_body_bytes * 8, 64 * 1024 * 1024)
+        self.max_queued_spans = max_queued_spans
+        self.batch_spans = batch_spans
+        self.retry_after_s = retry_after_s
+        self.stats = ReceiverStats()
+        self._queue: asyncio.Queue[list[SpanRecord]] = asyncio.Queue()
+        self._queued_spans = 0
+        self._store_failing = False
+        self._closing = False
+        self._server: _QuietServer | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/v1/traces"
+
+    @property
+    def queued_spans(self) -> int:
+        return self._queued_spans
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen and serve on the running loop; raises `ReceiverError` if it cannot."""
+        sock = _listen(self.host, self.port)
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self._app, interface="asgi3", lifespan="off", log_level="warning",
+            access_log=False, timeout_keep_alive=30,
+        )
+        self._server = server = _QuietServer(config)
+        self._closing = False
+        loop = asyncio.get_running_loop()
+        self._spawn(loop.create_task(self._write_loop(), name="otlp-receiver-writer"))
+        serving = self._spawn(
+            loop.create_task(server.serve(sockets=[sock]), name="otlp-receiver-http")
+        )
+        while not server.started:
+            if serving.done():
+                sock.close()
+                raise ReceiverError(f"the OTLP receiver on {self.url} stopped while starting")
+            await asyncio.sleep(0.01)
+        log.info("OTLP receiver listening on %s", self.url)
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, store what was accepted (up to ``timeout``), then stop."""
+        self._closing = True
+        if self._server is not None:
+            self._server.should_exit = True
+        serving = [t for t in self._tasks if t.get_name() == "otlp-receiver-http"]
+        if serving:
+            done, _ = await asyncio.wait(serving, timeout=timeout)
+            if not done and self._server is not None:
+                self._server.force_exit = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), timeout=timeout)
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._server = None
+
+    def _spawn(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- writer ----------------------------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        while True:
+            parts = [await self._queue.get()]
+            count = len(parts[0])
+            while count < self.batch_spans and not self._queue.empty():
+                parts.append(self._queue.get_nowait())
+                count += len(parts[-1])
+            spans = [span for part in parts for span in part]
+            try:
+                await self._store(spans)
+            finally:
+                self._queued_spans -= len(spans)
+                for _ in parts:
+                    self._queue.task_done()
+
+    async def _store(self, spans: list[SpanRecord]) -> None:
+        """Store one batch; while the store is unreachable, retry (senders get 503)."""
+        delay = 0.5
+        while True:
+            try:
+                result = await asyncio.to_thread(self.service.ingest, spans, source=self.source)
+            except StoreError as exc:
+                self._store_failing = True
+                self.stats.last_error = str(exc)
+                log.warning("OTLP receiver cannot store spans, retrying in %.1fs: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            except Exception as exc:  # a bug must not wedge the queue: drop the batch
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("OTLP receiver dropped a batch of %d spans", len(spans))
+                return
+            self._store_failing = False
+            self.stats.stored_spans += result.added
+            self.stats.duplicate_spans += result.duplicates
+            self.stats.rejected_spans += len(result.rejected)
+            for reason in result.rejected[:_REASONS_SHOWN]:
+                log.warning("OTLP span rejected: %s", reason)
+            return
+
+    # -- HTTP ------------------------------------------------------------------------
+
+    async def _app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        declared = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        media = _MEDIA.get(declared, JSON)
+        try:
+            status, body = await self._handle(scope, headers, declared, receive)
+        except _Refused as refused:
+            if refused.status in (429, 503):
+                self.stats.throttled += 1
+            extra = [] if refused.retry_after is None else [
+                (b"retry-after", str(refused.retry_after).encode())
+            ]
+            await _respond(send, refused.status, media,
+                           _status_body(media, refused.code, str(refused)), extra)
+            return
+        await _respond(send, status, media, body, [])
+
+    async def _handle(
+        self, scope: Scope, headers: dict[str, str], declared: str, receive: Receive
+    ) -> tuple[int, bytes]:
+        if scope["path"].rstrip("/") != "/v1/traces":
+            raise _Refused(404, 5, f"no such endpoint {scope['path']}; traces go to /v1/traces")
+        if scope["method"] != "POST":
+            raise _Refused(405, _INVALID_ARGUMENT, "use POST to send traces")
+        self.stats.requests += 1
+        media = _MEDIA.get(declared)
+        if media is None:
+            raise _Refused(415, _INVALID_ARGUMENT, f"unsupported content type {declared!r}; "
+                           f"send {JSON} or {PROTOBUF}")
+        encoding = headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity", "gzip"):
+            raise _Refused(415, _INVALID_ARGUMENT,
+                           f"unsupported content encoding {encoding!r}; send gzip or none")
+        self._check_capacity(0)
+        body = await _read_body(receive, headers, self.max_body_bytes)
+        try:
+            records, rejected = await asyncio.to_thread(self._decode, body, media)
+        except OtlpDecodeError as exc:
+            raise _Refused(400, _INVALID_ARGUMENT, f"not an OTLP trace request: {exc}") from None
+        self._check_capacity(len(records))
+        self._queued_spans += len(records)
+        if records:
+            self._queue.put_nowait(records)
+        self.stats.accepted_spans += len(records)
+        self.stats.rejected_spans += len(rejected)
+        return 200, _success_body(media, rejected)
+
+    def _check_capacity(self, incoming: int) -> None:
+        if self._closing:
+            raise _Refused(503, _UNAVAILABLE, "the receiver is shutting down",
+                           self.retry_after_s)
+        if self._store_failing:
+            raise _Refused(503, _UNAVAILABLE, f"the store is unavailable: {self.stats.last_error}",
+                           self.retry_after_s)
+        # A request larger than the whole queue is still taken when the queue is empty.
+        queued, bound = self._queued_spans, self.max_queued_spans
+        if queued >= bound or (queued and queued + incoming > bound):
+            raise _Refused(429, _RESOURCE_EXHAUSTED,
+                           f"ingest queue full ({self._queued_spans} spans waiting); retry later",
+                           self.retry_after_s)
+
+    def _decode(self, body: bytes, media: str) -> tuple[list[SpanRecord], list[str]]:
+        with paused_gc():  # a third faster; see paused_gc
+            result = decode_export_request(body, media, max_body_bytes=self.max_inflated_bytes)
+            return normalize_spans(result.spans), [str(p) for p in result.rejections]
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ReceiverError(f"cannot listen for OTLP on {host}:{port}: {reason}") from exc
+
+
+async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _Refused(413, _INVALID_ARGUMENT, f"body of {declared} bytes is over the "
+                       f"{limit}-byte limit; send smaller batches")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Refused(400, _INVALID_ARGUMENT, "client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _Refused(413, _INVALID_ARGUMENT, f"body is over the {limit}-byte limit; "
+                           "send smaller batches")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _success_body(media: str, rejected: list[str]) -> bytes:
+    message = ""
+    if rejected:
+        shown = rejected[:_REASONS_SHOWN]
+        more = len(rejected) - len(shown)
+        # One reason per line: reasons contain semicolons of their own.
+        message = "\n".join(shown) + (f"\nand {more} more" if more else "")
+    if media == PROTOBUF:
+        response = ExportTraceServiceResponse()
+        if rejected:
+            response.partial_success.rejected_spans = len(rejected)
+            response.partial_success.error_message = message
+        return bytes(response.SerializeToString())
+    doc: dict[str, Any] = {}
+    if rejected:
+        doc["partialSuccess"] = {"rejectedSpans": str(len(rejected)), "errorMessage": message}
+    return json.dumps(doc, ensure_ascii=False).encode()
+
+
+def _status_body(media: str, code: int, message: str) -> bytes:
+    """A ``google.rpc.Status`` (code = field 1, message = field 2), as the spec asks."""
+    if media == PROTOBUF:
+        text = message.encode()
+        return bytes([0x08, code, 0x12]) + _varint(len(text)) + text
+    return json.dumps({"code": code, "message": message}, ensure_ascii=False).encode()
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+async def _respond(
+    send: Send, status: int, media: str, body: bytes, extra: list[tuple[bytes, bytes]]
+) -> None:
+    headers = [(b"content-type", media.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + extra})
+    await send({"type": "http.response.body", "body": body})

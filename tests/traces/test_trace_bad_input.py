@@ -1,0 +1,246 @@
+"""Malformed OTLP end to end, through the receiver and through ``import-otlp``: each bad
+item is rejected with a reason naming the span and the field, everything else is
+stored; and a flooded receiver pushes back (429/503 with Retry-After) instead of
+queueing without bound."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from countersign.cli import main
+from countersign.services.traces import TraceService
+from countersign.store.engine import Store, StoreError
+from countersign.traces.dto import IngestResult
+
+from . import TRACE, attr, body, span, to_protobuf
+from .test_receiver import receiving, stored
+
+MEGABYTE = "m" * (2 * 1024 * 1024)
+DEPTH = 1_000
+
+
+def deep_value(depth: int) -> str:
+    """A kvlistValue nested ``depth`` levels (as text: json.dumps would recurse)."""
+    return ('{"kvlistValue":{"values":[{"key":"k","value":' * depth + '{"stringValue":"x"}'
+            + "}]}}" * depth)
+
+
+def good(span_id: str, **fields: Any) -> dict[str, Any]:
+    return span(span_id, parentSpanId="a000000000000001", **fields)
+
+
+#: span id → what is wrong with it; the rejected ones name their field.
+REJECTED = {
+    "b000000000000001": "spanId",  # given as a number
+    "b000000000000002": "startTimeUnixNano",  # "yesterday"
+    "b000000000000003": "traceId",  # missing
+    "b000000000000004": "parentSpanId",  # cycle with …05
+    "b000000000000005": "parentSpanId",
+    "b000000000000006": "spanId",  # duplicate of the root
+    "b000000000000007": "name",  # a number
+}
+STORED = ["a000000000000001", "c000000000000001", "c000000000000002", "c000000000000003",
+          "c000000000000004", "c000000000000005"]
+
+
+def bad_request() -> bytes:
+    """One request holding every kind of bad item next to good spans, as OTLP/JSON
+    text (the deep value and the raw invalid UTF-8 are spliced in as bytes)."""
+    spans = [
+        span("a000000000000001", name="root"),
+        {**span("x"), "spanId": 12345, "name": "b000000000000001"},
+        span("b000000000000002", startTimeUnixNano="yesterday"),
+        {k: v for k, v in span("b000000000000003").items() if k != "traceId"},
+        span("b000000000000004", parent="b000000000000005"),
+        span("b000000000000005", parent="b000000000000004"),
+        span("a000000000000001", name="duplicate"),
+        span("b000000000000007", name=7),
+        # Kept: an orphan, unknown attribute shapes, a megabyte value, deep nesting,
+        # invalid UTF-8.
+        span("c000000000000001", parent="ffffffffffffffff"),
+        good("c000000000000002", attributes=[attr("odd", {"weirdValue": 1}),
+                                             attr("n", {"intValue": "12x"}),
+                                             attr("llm.model_name", {"stringValue": "m"})]),
+        good("c000000000000003", attributes=[attr("input.value", {"stringValue": MEGABYTE})]),
+        good("c000000000000004", attributes=[attr("deep", "DEEP")]),
+        good("c000000000000005", name="BAD-UTF8"),
+    ]
+    # The duplicate must carry the root's id but be identifiable in the reason list.
+    spans[6]["spanId"] = "a000000000000001"
+    text = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}).encode()
+    return text.replace(b'"DEEP"', deep_value(DEPTH).encode()).replace(
+        b"BAD-UTF8", b"bad \xff\xfe utf8")
+
+
+def check_store(store: Store) -> None:
+    spans = {s.span_id: s for s in TraceService(store).run_spans(TRACE)}
+    assert sorted(spans) == STORED
+    assert spans["a000000000000001"].name == "root"
+    assert spans["c000000000000001"].parent_span_id == "ffffffffffffffff"
+    assert spans["c000000000000002"].model == "m"
+    assert MEGABYTE in (spans["c000000000000003"].input_json or "")
+    assert "nested too deep" in spans["c000000000000004"].attributes_json
+    repaired = spans["c000000000000005"].name  # shown as escapes, however spelt
+    assert repaired.startswith("bad \\") and repaired.endswith(" utf8") and "ff" in repaired
+    repaired.encode("utf-8")
+    run = TraceService(store).run(TRACE)
+    assert run is not None and run.span_count == len(STORED) and run.name == "root"
+
+
+def check_reasons(reasons: list[str]) -> None:
+    assert len(reasons) == len(REJECTED), reasons
+    for span_id, field in REJECTED.items():
+        if span_id == "b000000000000001":  # its id is unreadable: named by path and name
+            assert any("spans[1]" in r and "spanId" in r for r in reasons), reasons
+            continue
+        if span_id == "b000000000000003":
+            assert any("spans[3]" in r and "traceId" in r for r in reasons), reasons
+            continue
+        if span_id == "b000000000000006":
+            assert any("spans[6]" in r and "duplicate" in r for r in reasons), reasons
+            continue
+        assert any(span_id in r and field in r for r in reasons), (span_id, field, reasons)
+
+
+def test_bad_items_through_the_receiver(sqlite_store: Store) -> None:
+    async def main_() -> None:
+        async with receiving(sqlite_store) as receiver, httpx.AsyncClient() as client:
+            response = await client.post(receiver.url, content=bad_request(),
+                                         headers={"content-type": "application/json"})
+            assert response.status_code == 200
+            partial = response.json()["partialSuccess"]
+            assert partial["rejectedSpans"] == str(len(REJECTED))
+            check_reasons(partial["errorMessage"].split("\n"))
+            await stored(receiver, len(STORED))
+
+    asyncio.run(main_())
+    check_store(sqlite_store)
+
+
+def test_bad_items_through_import_otlp(
+    tmp_path: Path, sqlite_url: str, sqlite_store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(bad_request())
+    code = main(["--store", sqlite_url, "import-otlp", "--json", str(path)])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert (summary["added"], summary["rejected"]) == (len(STORED), len(REJECTED))
+    assert all(r.startswith(f"{path}: ") for r in summary["reasons"])
+    check_reasons(summary["reasons"])
+    check_store(sqlite_store)
+
+
+def test_protobuf_with_invalid_utf8_through_the_receiver(sqlite_store: Store) -> None:
+    data = to_protobuf(json.loads(body(span("e000000000000001", name="NAME"))))
+    data = data.replace(b"NAME", b"N\xffME")
+
+    async def main_() -> None:
+        async with receiving(sqlite_store) as receiver, httpx.AsyncClient() as client:
+            response = await client.post(receiver.url, content=data,
+                                         headers={"content-type": "application/x-protobuf"})
+            assert response.status_code == 200
+            await stored(receiver, 1)
+
+    asyncio.run(main_())
+    [only] = TraceService(sqlite_store).run_spans(TRACE)
+    assert only.name == "N\\xffME"
+
+
+class SlowService(TraceService):
+    """A writer that takes its time, so requests pile up in the queue."""
+
+    def __init__(self, store: Store, delay: float) -> None:
+        super().__init__(store)
+        self.delay = delay
+        self.gate = threading.Event()
+
+    def ingest(self, spans: Any, *, source: str, progress: Any = None) -> IngestResult:
+        self.gate.wait(self.delay)
+        return super().ingest(spans, source=source)
+
+
+def test_a_flood_gets_429_with_retry_after_and_a_bounded_queue(sqlite_store: Store) -> None:
+    service = SlowService(sqlite_store, delay=0.3)
+    bound = 20
+    requests = [body(*(span(f"{n:012x}{i:04x}") for i in range(5))) for n in range(1, 41)]
+
+    async def main_() -> None:
+        async with receiving(sqlite_store, service=service, max_queued_spans=bound,
+                             retry_after_s=2) as receiver, httpx.AsyncClient() as client:
+            peak = 0
+
+            async def watch() -> None:
+                nonlocal peak
+                while True:
+                    peak = max(peak, receiver.queued_spans)
+                    await asyncio.sleep(0.001)
+
+            watcher = asyncio.create_task(watch())
+            responses = await asyncio.gather(*(
+                client.post(receiver.url, content=r, headers={"content-type": "application/json"})
+                for r in requests))
+            watcher.cancel()
+            codes = [r.status_code for r in responses]
+            assert set(codes) == {200, 429}, codes
+            assert codes.count(200) <= bound // 5 + 1
+            throttled = [r for r in responses if r.status_code == 429]
+            assert all(r.headers["retry-after"] == "2" for r in throttled)
+            assert "queue full" in throttled[0].json()["message"]
+            assert peak <= bound
+            assert receiver.stats.throttled == len(throttled)
+            # Senders that retry get everything in, once the writer catches up.
+            service.gate.set()
+            for index, response in enumerate(responses):
+                while response.status_code != 200:
+                    await asyncio.sleep(0.02)
+                    response = await client.post(receiver.url, content=requests[index],
+                                                 headers={"content-type": "application/json"})
+            await stored(receiver, 200)
+
+    asyncio.run(main_())
+    assert len(TraceService(sqlite_store).run_spans(TRACE)) == 200
+
+
+class FailingService(TraceService):
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.failures = 2
+
+    def ingest(self, spans: Any, *, source: str, progress: Any = None) -> IngestResult:
+        if self.failures:
+            self.failures -= 1
+            raise StoreError("the store is locked")
+        return super().ingest(spans, source=source)
+
+
+def test_an_unavailable_store_answers_503_and_keeps_the_batch(sqlite_store: Store) -> None:
+    service = FailingService(sqlite_store)
+
+    async def main_() -> None:
+        async with receiving(sqlite_store, service=service) as receiver, \
+                httpx.AsyncClient() as client:
+            url, headers = receiver.url, {"content-type": "application/json"}
+            first = await client.post(url, content=body(span("f000000000000001")), headers=headers)
+            assert first.status_code == 200
+            started = time.monotonic()
+            while not receiver._store_failing and time.monotonic() - started < 5:
+                await asyncio.sleep(0.01)
+            second = await client.post(url, content=body(span("f000000000000002")),
+                                       headers=headers)
+            assert second.status_code == 503 and "retry-after" in second.headers
+            assert "store is unavailable" in second.json()["message"]
+            await stored(receiver, 1)
+
+    asyncio.run(main_())
+    assert [s.span_id for s in TraceService(sqlite_store).run_spans(TRACE)] == [
+        "f000000000000001"]
+
