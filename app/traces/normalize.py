@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ..domain import SpanKind, SpanRecord
 from . import messages
 from .raw import NESTED_TOO_DEEP, AttrValue, RawEvent, RawSpan
@@ -156,9 +158,30 @@ def canonical_json(value: Any) -> str:
     """The one JSON encoding the store writes: sorted keys, UTF-8 text, no spaces.
     NaN and infinities (legal OTLP doubles) are written as strings."""
     try:
+        # orjson writes the same sorted, compact UTF-8 text several times faster; it
+        # turns NaN into null, so values holding one take the standard path.
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        if "null" not in text or not _has_non_finite(value):
+            return text
+    except (TypeError, orjson.JSONEncodeError):  # >64-bit ints, odd keys, deep values
+        pass
+    try:
         return _CANONICAL.encode(value)
     except ValueError:
         return _CANONICAL_NAN.encode(_finite(value))
+
+
+def _has_non_finite(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
 
 
 def _finite(value: Any) -> Any:

@@ -17,6 +17,8 @@ import re
 import zlib
 from typing import Any
 
+import orjson
+
 from . import span_fields
 from .anyvalue import json_attributes, repair_str
 from .integrity import check_batch
@@ -136,6 +138,12 @@ def _parse_int(literal: str) -> int | str:
 
 
 def _parse_json(text: str) -> Any:
+    try:
+        # orjson is 3-4x faster; it refuses integers beyond 64 bits and nesting past
+        # 1,024 levels, which the standard parser below then handles as before.
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(text, parse_int=_parse_int)
     except RecursionError:
