@@ -95,3 +95,19 @@ def sqlite_store(sqlite_url: str) -> Iterator[Store]:
     opened = open_store(sqlite_url)
     yield opened
     opened.dispose()
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[object]:
+    """An in-memory keyring for one test (see tests/keyring_memory.py)."""
+    import keyring
+
+    from tests.keyring_memory import MemoryKeyring
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)

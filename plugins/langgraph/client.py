@@ -55,7 +55,7 @@ class ConflictError(PermanentError):
 
 
 class InterruptedThread(BaseModel):
-    """A thread the search found waiting on a human, with its raw interrupts."""
+    """A thread the search found (usually waiting on a human), with its raw interrupts."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -64,6 +64,8 @@ class InterruptedThread(BaseModel):
     status: str
     metadata: dict[str, Any] = Field(default_factory=dict)
     interrupts: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    #: The state values, when the search asked for them (`include_values`).
+    values: Any = None
 
     @property
     def graph_id(self) -> str | None:
@@ -184,7 +186,27 @@ class LangGraphClient:
         since: datetime | None = None,
         page_size: int = 100,
     ) -> SearchResult:
-        """Interrupted threads updated after `since` (all when None), newest first.
+        """Interrupted threads updated after `since` (all when None), newest first
+        (`search_threads` with ``status="interrupted"``)."""
+        return await self.search_threads(
+            status="interrupted", graph_id=graph_id, assistant_id=assistant_id,
+            metadata=metadata, since=since, page_size=page_size,
+        )
+
+    async def search_threads(
+        self,
+        *,
+        status: str | None = None,
+        graph_id: str | None = None,
+        assistant_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        since: datetime | None = None,
+        page_size: int = 100,
+        include_values: bool = False,
+    ) -> SearchResult:
+        """Threads in `status` (any when None) updated after `since` (all when None),
+        newest first; with `include_values` each carries its state values too, which
+        saves a `get_state` per thread when there are many.
 
         Pages through `POST /threads/search` sorted by `updated_at` desc and stops at the
         first thread not newer than `since`. Pages overlap a little (and are
@@ -203,10 +225,13 @@ class LangGraphClient:
         offset = 0
         while True:
             body: dict[str, Any] = {
-                "status": "interrupted", "limit": page_size, "offset": offset,
+                "limit": page_size, "offset": offset,
                 "sort_by": "updated_at", "sort_order": "desc",
-                "select": ["thread_id", "updated_at", "status", "metadata", "interrupts"],
+                "select": ["thread_id", "updated_at", "status", "metadata", "interrupts",
+                           *(["values"] if include_values else [])],
             }
+            if status is not None:
+                body["status"] = status
             if filters:
                 body["metadata"] = filters
             page = await self._request("POST", "/threads/search", body)
@@ -225,6 +250,19 @@ class LangGraphClient:
         threads = sorted(found.values(), key=lambda t: t.updated_at, reverse=True)
         watermark = max([t.updated_at for t in threads], default=since)
         return SearchResult(threads=threads, watermark=watermark)
+
+    async def count_threads(self, *, status: str | None = None,
+                            metadata: dict[str, Any] | None = None) -> int:
+        """`POST /threads/count`: how many threads match (used by connection checks)."""
+        body: dict[str, Any] = {}
+        if status is not None:
+            body["status"] = status
+        if metadata:
+            body["metadata"] = metadata
+        count = await self._request("POST", "/threads/count", body)
+        if not isinstance(count, int):
+            raise PermanentError("POST /threads/count: answer is not a number")
+        return count
 
     @staticmethod
     def _thread(raw: Any) -> InterruptedThread:

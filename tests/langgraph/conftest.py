@@ -1,256 +1,23 @@
-"""A real `langgraph dev` server for the LangGraph source's tests.
-
-The server lives in its own virtualenv, cached in
-`$XDG_CACHE_HOME/countersign-test/langgraph-venv` and rebuilt when `REQUIREMENTS`
-change: langgraph-api pins many libraries and must not leak into the project venv.
-The graphs are small, deterministic and LLM-free; they emit the real payload shapes
-(Agent Inbox `HumanInterrupt`, LangChain ≥ 1.0 HITL middleware: `args`, `args_schema`)
-and record what they did, so tests can check that an edited argument was the one used.
-
-Restart: `langgraph dev` (langgraph-runtime-inmem) pickles its state into
-`.langgraph_api/` on a graceful (SIGINT) shutdown and reloads it on start, so threads
-and pending interrupts survive `LangGraphDevServer.restart()` (checked with
-langgraph-api 0.16.7 / runtime-inmem 0.36.7; `test_restart_keeps_threads` pins it).
-"""
+"""The session's real `langgraph dev` server (see `server.py` for the harness)."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import venv
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 
-REQUIREMENTS = ("langgraph>=1.0", "langgraph-cli[inmem]>=0.4")
-START_TIMEOUT = 60.0
+from .server import (
+    GRAPHS_SOURCE,
+    LANGGRAPH_JSON,
+    REQUIREMENTS,
+    LangGraphDevServer,
+    ServerError,
+    make_server,
+)
 
-GRAPHS_SOURCE = '''
-"""Deterministic review graphs for Countersign's tests (no LLM)."""
-from __future__ import annotations
-
-import json
-import operator
-from typing import Annotated, Any, TypedDict
-
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import interrupt
-
-SCHEMAS = {"send_email": {"type": "object", "required": ["to"],
-                          "properties": {"to": {"type": "string"}, "body": {"type": "string"}}}}
-
-
-class State(TypedDict, total=False):
-    requests: list[dict[str, Any]]
-    executed: Annotated[list[dict[str, Any]], operator.add]
-    rejected: Annotated[list[dict[str, Any]], operator.add]
-    responded: Annotated[list[dict[str, Any]], operator.add]
-    ignored: Annotated[list[str], operator.add]
-
-
-def _inbox_review(request: dict[str, Any]) -> dict[str, Any]:
-    reply = interrupt([{
-        "action_request": {"action": request["name"], "args": request["args"]},
-        "config": {"allow_accept": True, "allow_edit": True,
-                   "allow_respond": True, "allow_ignore": True},
-        "description": request.get("description"),
-    }])[0]
-    kind, args = reply["type"], reply.get("args")
-    if kind == "accept":
-        return {"executed": [{"name": request["name"], "args": request["args"]}]}
-    if kind == "edit":
-        edited = args["args"]
-        if isinstance(edited, str):  # the Agent Inbox UI sends edited args as JSON text
-            edited = json.loads(edited)
-        return {"executed": [{"name": args["action"], "args": edited}]}
-    if kind == "response":
-        return {"responded": [{"name": request["name"], "message": args}]}
-    if kind == "ignore":
-        return {"ignored": [request["name"]]}
-    raise ValueError(f"unknown response type {kind!r}")
-
-
-def inbox_node(state: State) -> dict[str, Any]:
-    return _inbox_review(state["requests"][0])
-
-
-def left_node(state: State) -> dict[str, Any]:
-    return _inbox_review(state["requests"][0])
-
-
-def right_node(state: State) -> dict[str, Any]:
-    return _inbox_review(state["requests"][1])
-
-
-def hitl_node(state: State) -> dict[str, Any]:
-    """Mirrors langchain's HumanInTheLoopMiddleware.after_model (batched mode)."""
-    requests = state["requests"]
-    decisions = interrupt({
-        "action_requests": [
-            {"name": r["name"], "args": r["args"],
-             "description": f"Tool execution requires approval: {r['name']}"}
-            for r in requests
-        ],
-        "review_configs": [
-            {"action_name": r["name"],
-             "allowed_decisions": ["approve", "edit", "reject", "respond"],
-             "args_schema": SCHEMAS.get(r["name"])}
-            for r in requests
-        ],
-    })["decisions"]
-    if len(decisions) != len(requests):
-        raise ValueError(f"Number of human decisions ({len(decisions)}) does not match "
-                         f"number of hanging tool calls ({len(requests)}).")
-    out: dict[str, list[Any]] = {"executed": [], "rejected": [], "responded": []}
-    for request, decision in zip(requests, decisions):
-        if decision["type"] == "approve":
-            out["executed"].append({"name": request["name"], "args": request["args"]})
-        elif decision["type"] == "edit":
-            out["executed"].append(dict(decision["edited_action"]))
-        elif decision["type"] == "reject":
-            out["rejected"].append({"name": request["name"], "message": decision.get("message")})
-        elif decision["type"] == "respond":
-            out["responded"].append({"name": request["name"], "message": decision["message"]})
-        else:
-            raise ValueError(f"unknown decision type {decision['type']!r}")
-    return out
-
-
-def _build(**nodes: Any) -> Any:
-    builder = StateGraph(State)
-    for name, fn in nodes.items():
-        builder.add_node(name, fn)
-        builder.add_edge(START, name)
-        builder.add_edge(name, END)
-    return builder.compile()
-
-
-inbox = _build(review=inbox_node)
-hitl = _build(review=hitl_node)
-inbox_pair = _build(left=left_node, right=right_node)  # two interrupts pending at once
-'''
-
-LANGGRAPH_JSON = {
-    "dependencies": ["."],
-    "graphs": {name: f"./review_graphs.py:{name}" for name in ("inbox", "hitl", "inbox_pair")},
-}
-
-
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "countersign-test"
-
-
-def server_venv() -> Path:
-    """The cached server virtualenv, (re)built when `REQUIREMENTS` changed."""
-    target = _cache_dir() / "langgraph-venv"
-    marker = target / "countersign-requirements.sha256"
-    digest = hashlib.sha256("\n".join(REQUIREMENTS).encode()).hexdigest()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / "langgraph-venv.lock", "w") as lock:
-        with contextlib.suppress(ImportError):  # no fcntl on Windows: no locking there
-            import fcntl
-
-            fcntl.flock(lock, fcntl.LOCK_EX)  # parallel sessions (xdist) build it once
-        if marker.is_file() and marker.read_text() == digest:
-            return target
-        shutil.rmtree(target, ignore_errors=True)
-        venv.EnvBuilder(with_pip=True).create(target)
-        python = target / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-        result = subprocess.run(
-            [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q",
-             *REQUIREMENTS],
-            capture_output=True, text=True, timeout=900, check=False,
-        )
-        if result.returncode != 0:
-            pytest.fail(f"installing the LangGraph server failed:\n{result.stderr[-4000:]}")
-        marker.write_text(digest)  # last: an interrupted build is redone next time
-    return target
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LangGraphDevServer:
-    """A `langgraph dev` process on a fixed port, which tests may stop and restart."""
-
-    def __init__(self, venv_dir: Path, project_dir: Path, port: int) -> None:
-        self.venv_dir, self.project_dir, self.port = venv_dir, project_dir, port
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = project_dir / "server.log"
-        self._process: subprocess.Popen[bytes] | None = None
-        self.started_in: float = 0.0
-
-    def start(self) -> None:
-        """Start the server and wait until `GET /ok` answers."""
-        env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1",
-               "LANGGRAPH_NO_VERSION_CHECK": "true", "LANGSMITH_TRACING": "false",
-               "PYTHONUNBUFFERED": "1"}
-        bindir = self.venv_dir / ("Scripts" if os.name == "nt" else "bin")
-        command = [str(bindir / "langgraph"), "dev", "--no-browser", "--no-reload",
-                   "--host", "127.0.0.1", "--port", str(self.port)]
-        began = time.monotonic()
-        with open(self.log_path, "ab") as log:
-            self._process = subprocess.Popen(
-                command, cwd=self.project_dir, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        while time.monotonic() - began < START_TIMEOUT:
-            if self._process.poll() is not None:
-                break
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/ok", timeout=1.0).status_code == 200:
-                    self.started_in = time.monotonic() - began
-                    return
-            time.sleep(0.2)
-        self.stop()
-        pytest.fail(f"langgraph dev did not become healthy on {self.url}:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        """SIGINT (graceful: state is pickled to .langgraph_api/), SIGKILL after 20 s."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-    def restart(self) -> None:
-        """Stop and start again on the same port (state persists, see module doc)."""
-        self.stop()
-        self.start()
-
-    def log_tail(self, chars: int = 6000) -> str:
-        """The end of the server's log, for failure messages."""
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return "(no server log)"
-
-    def versions(self) -> dict[str, str]:
-        """Installed versions of the LangGraph packages in the server venv."""
-        python = self.venv_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-        script = ("import importlib.metadata as m, json; print(json.dumps({n: m.version(n) "
-                  "for n in ('langgraph', 'langgraph-cli', 'langgraph-api', "
-                  "'langgraph-runtime-inmem', 'langgraph-checkpoint')}))")
-        output = subprocess.run([str(python), "-c", script], capture_output=True, text=True,
-                                check=True).stdout
-        return dict(json.loads(output))
+__all__ = ["GRAPHS_SOURCE", "LANGGRAPH_JSON", "REQUIREMENTS", "LangGraphDevServer"]
 
 
 @pytest.fixture(scope="session")
@@ -258,12 +25,11 @@ def langgraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LangG
     """A running `langgraph dev` with the graphs `inbox`, `hitl` and `inbox_pair`."""
     if os.environ.get("COUNTERSIGN_SKIP_LANGGRAPH") == "1":
         pytest.skip("COUNTERSIGN_SKIP_LANGGRAPH=1")
-    project = tmp_path_factory.mktemp("langgraph-project")
-    (project / "review_graphs.py").write_text(GRAPHS_SOURCE)
-    (project / "langgraph.json").write_text(json.dumps(LANGGRAPH_JSON))
-    shutil.rmtree(project / ".langgraph_api", ignore_errors=True)
-    server = LangGraphDevServer(server_venv(), project, _free_port())
-    server.start()
+    try:
+        server = make_server(tmp_path_factory.mktemp("langgraph-project"))
+        server.start()
+    except ServerError as exc:
+        pytest.fail(str(exc))
     sys.stderr.write(f"\nlanggraph dev {server.versions()} healthy in {server.started_in:.1f}s "
                      f"on {server.url}\n")
     try:

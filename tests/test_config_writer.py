@@ -1,0 +1,39 @@
+"""Writing the TOML configuration: round trips exactly, refuses what TOML cannot hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from countersign.config import Config, SourceConfig, load_config
+from countersign.config_writer import (
+    ConfigWriteError,
+    dump_config,
+    save_config,
+    with_source,
+    without_source,
+)
+
+
+def test_round_trip_with_awkward_text(tmp_path: Path) -> None:
+    config = with_source(Config(reviewer='ann "the" reviewer'), SourceConfig.model_validate({
+        "name": "prod\tagents\x7f\u202e", "plugin": "langgraph", "url": "http://h:1",
+        "metadata": {"team name": "pay\\ments", "n": 2, "ok": True}, "poll_interval": 0.5,
+        "assistant_id": None}))
+    path = tmp_path / "sub" / "config.toml"
+    save_config(path, config)
+    again = load_config(path)
+    assert again.reviewer == config.reviewer
+    assert again.sources[0].name == config.sources[0].name
+    assert again.sources[0].settings == {"url": "http://h:1", "poll_interval": 0.5,
+                                         "metadata": {"team name": "pay\\ments", "n": 2,
+                                                      "ok": True}}
+    assert without_source(again, again.sources[0].name).sources == []
+
+
+def test_unwritable_values_are_refused() -> None:
+    config = with_source(Config(), SourceConfig.model_validate(
+        {"name": "x", "plugin": "p", "ratio": float("nan")}))
+    with pytest.raises(ConfigWriteError, match="ratio"):
+        dump_config(config)
