@@ -1,1 +1,1 @@
-
+"""The Queue workspace: pending actions, the action under review, verdicts."""

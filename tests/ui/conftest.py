@@ -1,0 +1,64 @@
+"""Fixtures for the GUI tests: an offscreen Qt, a qasync loop that runs whenever Qt
+processes events (so ``qtbot.waitUntil`` also drives asyncio), and row factories."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QApplication, QWidget
+
+from countersign.domain import ActionState, QueueRow, Risk
+
+
+@pytest.fixture
+def qasync_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    """A qasync loop marked as running: tasks and executor callbacks make progress
+    while Qt processes events (``qtbot.wait``/``waitUntil``), as in the real app."""
+    import qasync
+
+    from countersign_ui.async_work import dispose_loop
+
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        qapp.processEvents()
+        asyncio.events._set_running_loop(None)
+        loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
+        dispose_loop(loop)
+        asyncio.set_event_loop(None)
+
+
+def dispose(widget: QWidget) -> None:
+    """Close and delete a widget now, on the GUI thread (not whenever Python's garbage
+    collector runs, possibly on a worker thread where Qt cannot stop its timers)."""
+    widget.close()
+    widget.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+
+
+def make_row(action_id: int, *, agent: str = "billing-bot", action: str = "issue_refund",
+             risk: Risk = Risk.MEDIUM, created_at: float | None = None,
+             deadline: float | None = None,
+             state: ActionState = ActionState.PENDING) -> QueueRow:
+    return QueueRow(
+        id=action_id, agent=agent, action_class=action, risk=risk,
+        created_at=1_700_000_000.0 + action_id if created_at is None else created_at,
+        deadline=deadline, state=state,
+    )
+
+
+@pytest.fixture
+def now() -> float:
+    return time.time()

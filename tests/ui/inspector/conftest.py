@@ -1,0 +1,35 @@
+"""Fixtures for the trace inspector's tests: an offscreen Qt and realistic runs."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+
+from countersign.domain import SpanRecord
+
+from .runs import agent_loop
+
+#: The offscreen platform warns whenever a top-level window is shown.
+OFFSCREEN_NOISE = r"This plugin does not support propagateSizeHints\(\)"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.path).startswith(here):
+            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
+
+
+@pytest.fixture
+def small_run() -> tuple[list[SpanRecord], str]:
+    """Six iterations (with the 7-retry loop in the fourth) and the proposing span."""
+    return agent_loop(6, words=30)
+
+
+@pytest.fixture(autouse=True)
+def _app(qapp: object) -> object:
+    """Models paint icons and fonts: every test here needs the QApplication."""
+    return qapp

@@ -1,0 +1,280 @@
+"""The proposed action, as the operator must read it before giving a verdict: what
+(action class, arguments), who (agent and version), how risky, under which autonomy
+level, by when, and anything suspicious about it (hidden characters, repairs made at
+ingest), with the verdict buttons at the bottom.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from PySide6.QtCore import QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from countersign.domain import ActionDetail, ActionState, Risk, Verdict
+from countersign.text import one_line
+
+from ...json_tree import JsonValueView
+from ...widgets.text import PlainTextView, plain_tooltip
+from .format import describe_deadline
+from .hidden import HiddenFindings, find_hidden, find_hidden_in_text, might_hide
+
+#: Badge colours per risk tier: (background, text).
+RISK_COLORS: dict[Risk, tuple[str, str]] = {
+    Risk.LOW: ("#2e7d32", "#ffffff"),
+    Risk.MEDIUM: ("#f9a825", "#1a1a1a"),
+    Risk.HIGH: ("#e65100", "#ffffff"),
+    Risk.CRITICAL: ("#b71c1c", "#ffffff"),
+}
+#: The description box grows with its text up to this many lines, then scrolls.
+DESCRIPTION_LINES = 6
+_DEADLINE_COLORS = {"none": "#555555", "ok": "#333333", "soon": "#b35c00", "overdue": "#b71c1c"}
+
+#: Verdict → (button text, shortcut key, tooltip).
+VERDICT_BUTTONS: dict[Verdict, tuple[str, str, str]] = {
+    Verdict.APPROVE: ("Approve", "A", "Let the agent do exactly this"),
+    Verdict.EDIT: ("Edit…", "E", "Change the arguments, then let the agent go ahead"),
+    Verdict.REJECT: ("Reject…", "R", "Refuse, with a reason the agent and the log will see"),
+    Verdict.RESPOND: ("Respond…", "S", "Send the agent a message instead of a verdict"),
+}
+
+
+def plain_label(parent: QWidget, text: str = "", *, name: str = "") -> QLabel:
+    """A QLabel that can never interpret what it shows as rich text."""
+    label = QLabel(parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    if name:
+        label.setObjectName(name)
+    if text:
+        label.setText(text)
+    return label
+
+
+def chip_style(background: str, foreground: str) -> str:
+    return (f"QLabel {{ background: {background}; color: {foreground}; border-radius: 4px;"
+            " padding: 2px 8px; font-weight: bold; }")
+
+
+class ActionPanel(QWidget):
+    """The right-hand half of the detail pane."""
+
+    #: A verdict button was pressed; carries the `Verdict` value ("approve", …).
+    verdict_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._deadline: float | None = None
+        self._allowed: set[str] = set()
+        self._busy = False
+        self.action_class = plain_label(self, name="actionClass")
+        font = self.action_class.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        self.action_class.setFont(font)
+        self.risk_badge = plain_label(self, name="riskBadge")
+        self.autonomy = plain_label(self, name="autonomyLevel")
+        self.autonomy.setStyleSheet(chip_style("#e8eaf0", "#2b3550"))
+        self.state_chip = plain_label(self, name="actionState")
+        self.state_chip.setStyleSheet(chip_style("#444444", "#ffffff"))
+        self.agent = plain_label(self, name="agentLine")
+        self.agent.setStyleSheet("QLabel { color: #444; }")
+        self.deadline_label = plain_label(self, name="deadline")
+        self.warning_banner = plain_label(self, name="warningBanner")
+        self.warning_banner.setWordWrap(True)
+        self.warning_banner.setStyleSheet(
+            "QLabel { background: #fff3e0; color: #6d3a00; border-left: 4px solid #ef6c00;"
+            " padding: 6px 8px; }")
+        self.description = PlainTextView(self)
+        self.description.setObjectName("description")
+        self.arguments = JsonValueView(self)
+        self.arguments.setObjectName("arguments")
+        self.schema_toggle = QToolButton(self)
+        self.schema_toggle.setObjectName("schemaToggle")
+        self.schema_toggle.setCheckable(True)
+        self.schema_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.schema_toggle.setAutoRaise(True)
+        self.schema_toggle.toggled.connect(self._on_schema_toggled)
+        self.schema_view = PlainTextView(self, monospace=True)
+        self.schema_view.setObjectName("schemaView")
+        self.schema_view.setMaximumHeight(220)
+        self.schema_view.hide()
+        self.busy_label = plain_label(self, name="busyLabel")
+        self.busy_label.setStyleSheet("QLabel { color: #1f4e8c; font-weight: bold; }")
+        self.buttons: dict[str, QPushButton] = {}
+        self._countdown = QTimer(self)
+        self._countdown.setInterval(1000)
+        self._countdown.timeout.connect(self._update_deadline)
+        self._build_layout()
+
+    def _build_layout(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.action_class, 1)
+        top.addWidget(self.state_chip)
+        top.addWidget(self.autonomy)
+        top.addWidget(self.risk_badge)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.busy_label, 1)
+        for verdict, (text, key, tip) in VERDICT_BUTTONS.items():
+            button = QPushButton(f"{text}  [{key}]", self)
+            button.setObjectName(f"{verdict.value}Button")
+            button.setToolTip(f"{tip} — shortcut {key}")
+            button.setMinimumHeight(34)
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            button.clicked.connect(lambda _=False, v=verdict.value: self.verdict_requested.emit(v))
+            self.buttons[verdict.value] = button
+            buttons.addWidget(button)
+        self.buttons[Verdict.APPROVE.value].setStyleSheet(
+            "QPushButton:enabled { background: #2e7d32; color: white; font-weight: bold;"
+            " border-radius: 4px; padding: 4px 14px; }")
+        self.buttons[Verdict.REJECT.value].setStyleSheet(
+            "QPushButton:enabled { color: #b71c1c; font-weight: bold; }")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.agent)
+        layout.addWidget(self.deadline_label)
+        layout.addWidget(self.warning_banner)
+        layout.addWidget(self._heading("Why the agent wants it (its own description)"))
+        layout.addWidget(self.description)
+        layout.addWidget(self._heading("Arguments"))
+        layout.addWidget(self.arguments, 1)
+        layout.addWidget(self.schema_toggle)
+        layout.addWidget(self.schema_view)
+        layout.addLayout(buttons)
+
+    def _heading(self, text: str) -> QLabel:
+        label = plain_label(self, text)
+        font = label.font()
+        font.setBold(True)
+        label.setFont(font)
+        return label
+
+    # --- content ---------------------------------------------------------------------
+    def show_action(self, detail: ActionDetail, arguments: Any, raw_reason: str | None) -> None:
+        """Show ``detail``; ``raw_reason`` set means ``arguments`` is unparsed text."""
+        self.action_class.setText(one_line(detail.action_class, 120))
+        self.action_class.setToolTip(plain_tooltip(detail.action_class))
+        background, foreground = RISK_COLORS[detail.risk]
+        self.risk_badge.setText(f"{detail.risk.value.upper()} RISK")
+        self.risk_badge.setStyleSheet(chip_style(background, foreground))
+        self.autonomy.setText(detail.autonomy_level.label)
+        self.autonomy.setToolTip(plain_tooltip(
+            f"Autonomy level of {detail.agent} {detail.agent_version} for"
+            f" {detail.action_class}"))
+        self.state_chip.setText(detail.state.value.replace("_", " ").upper())
+        self.state_chip.setVisible(detail.state is not ActionState.PENDING)
+        self.agent.setText(
+            f"{one_line(detail.agent, 80)} · version {one_line(detail.agent_version, 40)}"
+            f" · action #{detail.id} · via {one_line(detail.source, 40)}")
+        self.description.set_text(detail.description or "(The agent gave no description.)")
+        self._fit_description()
+        if raw_reason is None:
+            self.arguments.show_value(arguments)
+            findings = (find_hidden(arguments) if might_hide(detail.arguments_json)
+                        else HiddenFindings())
+        else:
+            self.arguments.show_raw(str(arguments), raw_reason)
+            findings = find_hidden_in_text(str(arguments))
+        self._show_warnings(detail, findings)
+        self._show_schema(detail.arguments_schema)
+        self._deadline = detail.deadline
+        self._update_deadline()
+        if detail.deadline is None:
+            self._countdown.stop()
+        else:
+            self._countdown.start()
+
+    def _fit_description(self) -> None:
+        """As tall as the wrapped description, up to `DESCRIPTION_LINES`, then scroll.
+        Measured on the first 2,000 characters: enough to know it needs the maximum."""
+        editor = self.description.editor
+        metrics = editor.fontMetrics()
+        margin = 2 * editor.frameWidth() + int(editor.document().documentMargin() * 2)
+        # The box spans the panel; its own width lags behind during a resize.
+        layout = self.layout()
+        sides = 0
+        if layout is not None:
+            sides = layout.contentsMargins().left() + layout.contentsMargins().right()
+        width = max(80, self.contentsRect().width() - sides - margin - 4)
+        text = editor.document().toRawText()[:2000] if editor.document().characterCount() else ""
+        bounds = metrics.boundingRect(QRect(0, 0, width, 100_000),
+                                      int(Qt.TextFlag.TextWordWrap), text)
+        lines = max(1, min(DESCRIPTION_LINES, round(bounds.height() / metrics.lineSpacing())))
+        self.description.setFixedHeight(metrics.lineSpacing() * lines + margin + 2)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_description()
+
+    def _show_warnings(self, detail: ActionDetail, findings: HiddenFindings) -> None:
+        lines = []
+        hidden = findings.banner()
+        if hidden:
+            lines.append(f"⚠ {hidden}")
+        lines.extend(f"⚠ Repaired at ingest: {one_line(w, 300)}"
+                     for w in detail.ingest_warnings[:5])
+        if len(detail.ingest_warnings) > 5:
+            lines.append(f"⚠ … and {len(detail.ingest_warnings) - 5} more repairs")
+        if detail.error:
+            lines.append(f"⚠ {one_line(detail.error, 400)}")
+        self.warning_banner.setText("\n".join(lines))
+        self.warning_banner.setVisible(bool(lines))
+
+    def _show_schema(self, schema: dict[str, Any] | None) -> None:
+        if schema is None:
+            self.schema_toggle.setText("No JSON Schema: edited arguments are not checked")
+            self.schema_toggle.setArrowType(Qt.ArrowType.NoArrow)
+            self.schema_toggle.setChecked(False)
+            self.schema_toggle.setEnabled(False)
+            self.schema_view.clear()
+            return
+        self.schema_toggle.setEnabled(True)
+        self.schema_toggle.setText("JSON Schema the arguments must follow")
+        self.schema_toggle.setArrowType(
+            Qt.ArrowType.DownArrow if self.schema_toggle.isChecked() else Qt.ArrowType.RightArrow)
+        self.schema_view.set_text(json.dumps(schema, indent=2, ensure_ascii=False))
+
+    def _on_schema_toggled(self, shown: bool) -> None:
+        arrow = Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
+        self.schema_toggle.setArrowType(arrow)
+        self.schema_view.setVisible(shown)
+
+    def _update_deadline(self) -> None:
+        text, urgency = describe_deadline(self._deadline, time.time())
+        self.deadline_label.setText(text)
+        bold = "font-weight: bold;" if urgency in {"soon", "overdue"} else ""
+        color = _DEADLINE_COLORS[urgency]
+        self.deadline_label.setStyleSheet(f"QLabel {{ color: {color}; {bold} }}")
+
+    def stop(self) -> None:
+        """Stop the countdown (the pane shows something else)."""
+        self._countdown.stop()
+        self._deadline = None
+
+    # --- verdicts --------------------------------------------------------------------
+    def set_allowed(self, verdicts: set[str]) -> None:
+        self._allowed = set(verdicts)
+        self._sync_buttons()
+
+    def set_busy(self, busy: bool, text: str = "") -> None:
+        self._busy = busy
+        self.busy_label.setText(text if busy else "")
+        self._sync_buttons()
+
+    def _sync_buttons(self) -> None:
+        for verdict, button in self.buttons.items():
+            allowed = verdict in self._allowed
+            button.setEnabled(allowed and not self._busy)
+            _text, key, tip = VERDICT_BUTTONS[Verdict(verdict)]
+            suffix = "" if allowed else " (not allowed for this action)"
+            button.setToolTip(f"{tip} — shortcut {key}{suffix}")

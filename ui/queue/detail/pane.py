@@ -1,0 +1,109 @@
+"""The side-by-side view of one pending action: the agent's reasoning chain on the
+left, the proposed action and the verdict buttons on the right.
+
+`show_action` receives arguments already parsed (the caller parses megabyte JSON off
+the GUI thread); everything here is lazy or capped, so showing an action costs a few
+milliseconds whatever its size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+
+from countersign.domain import ActionDetail, ActionState, SpanRecord
+
+from ...inspector import TraceInspector
+from .action_panel import ActionPanel
+
+EMPTY_TEXT = "Select an action to see why the agent proposed it"
+LOADING_TEXT = "Loading the action and its reasoning…"
+
+
+@dataclass(frozen=True)
+class RawArguments:
+    """Arguments that could not be (or were not) parsed: shown as text with why."""
+
+    text: str
+    reason: str
+
+
+class ActionDetailPane(QWidget):
+    """Reasoning chain | proposed action, or a one-line message when there is none."""
+
+    #: A verdict button was pressed; carries "approve", "edit", "reject" or "respond".
+    verdict_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("actionDetailPane")
+        self.message = QLabel(EMPTY_TEXT, self)
+        self.message.setObjectName("detailMessage")
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setStyleSheet("QLabel { color: #666; font-size: 14pt; }")
+        #: The reasoning chain: the run in the trace inspector, proposing span highlighted.
+        self.reasoning = TraceInspector(self)
+        self.action = ActionPanel(self)
+        self.action.verdict_requested.connect(self.verdict_requested)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("detailSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.reasoning)
+        self.splitter.addWidget(self.action)
+        self.splitter.setStretchFactor(0, 9)
+        self.splitter.setStretchFactor(1, 11)
+        # The action is what is being decided: it gets the larger share at first.
+        # The inspector's toolbar asks for ~870 px; allow less (it has a narrow mode).
+        self.reasoning.setMinimumWidth(420)
+        self.splitter.setSizes([620, 820])
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.message)
+        self.stack.addWidget(self.splitter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.stack)
+        self.detail: ActionDetail | None = None
+        self.action.set_allowed(set())
+
+    def show_action(self, detail: ActionDetail, spans: list[SpanRecord], arguments: Any) -> None:
+        """Show ``detail`` with its reasoning ``spans``. ``arguments`` is the parsed
+        JSON value, or a `RawArguments` when parsing failed or was refused.
+
+        The verdicts the action allows become the enabled buttons (none unless it is
+        pending); `set_allowed` narrows them further. The busy state is left as is.
+        """
+        self.detail = detail
+        if isinstance(arguments, RawArguments):
+            self.action.show_action(detail, arguments.text, arguments.reason)
+        else:
+            self.action.show_action(detail, arguments, None)
+        self.reasoning.show_run(spans, highlight_span_id=detail.span_id)
+        pending = detail.state is ActionState.PENDING
+        self.action.set_allowed({v.value for v in detail.allowed_verdicts} if pending else set())
+        self.stack.setCurrentWidget(self.splitter)
+
+    def show_loading(self) -> None:
+        self._show_message(LOADING_TEXT)
+
+    def clear(self) -> None:
+        self._show_message(EMPTY_TEXT)
+
+    def set_busy(self, busy: bool, text: str = "") -> None:
+        """Disable the verdict buttons while a decision is being recorded."""
+        self.action.set_busy(busy, text)
+
+    def set_allowed(self, verdicts: set[str]) -> None:
+        """Enable only the verdict buttons named in ``verdicts``."""
+        self.action.set_allowed(verdicts)
+
+    def _show_message(self, text: str) -> None:
+        self.detail = None
+        self.action.stop()
+        self.action.set_allowed(set())
+        self.reasoning.clear()
+        self.message.setText(text)
+        self.stack.setCurrentWidget(self.message)

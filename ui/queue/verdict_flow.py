@@ -1,0 +1,223 @@
+"""From a verdict key press to a committed decision, for the Queue workspace.
+
+Approve goes straight to the store; edit, reject and respond first ask the reviewer
+(the dialogs of `ui/queue/dialogs.py`). The decision is recorded off the GUI thread;
+while it is in flight the row reads "deciding…" and cannot be decided again. What
+happens next depends on the outcome: committed → the row leaves and the next one is
+selected; already decided elsewhere → a message and the row leaves; invalid edit →
+the edit dialog again; store unreachable → a message with Retry (same idempotency
+key), and the row stays pending.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer
+
+from countersign.domain import ActionState, DecisionRecord, Verdict
+from countersign.text import one_line
+
+from ..async_work import BackgroundWork, report_exception
+from .banner import BannerKind
+from .verdicts import VerdictAttempt, describe_already, describe_done, record_verdict
+
+if TYPE_CHECKING:
+    from countersign.domain import ActionDetail
+    from countersign.services.decisions import DecisionService
+
+    from .reads import LoadedAction
+    from .workspace import QueueWorkspace
+
+
+def what(detail: ActionDetail) -> str:
+    """How an action is named in messages: ``billing-bot · issue_refund (#12)``."""
+    return f"{one_line(detail.agent, 60)} · {one_line(detail.action_class, 80)} (#{detail.id})"
+
+
+def _explain_gone(decisions: DecisionService, action_id: int) -> str:
+    """Off-thread: why an action left the queue, for the banner."""
+    from countersign.services.decisions import AlreadyDecided
+
+    record = decisions.get(action_id)
+    if record is None:
+        return f"Action #{action_id} left the queue (expired or withdrawn)."
+    exc = AlreadyDecided(action_id, state=ActionState.DECIDED, decision=record)
+    return describe_already(exc, f"Action #{action_id}")
+
+
+class VerdictFlow(QObject):
+    """Owns the verdict attempts of one Queue workspace (see the module docstring)."""
+
+    def __init__(self, workspace: QueueWorkspace, work: BackgroundWork, *,
+                 reviewer: str) -> None:
+        super().__init__(workspace)
+        self._ws = workspace
+        self._work = work
+        self.reviewer = reviewer
+        self._decisions: DecisionService | None = None
+        self._in_flight: dict[int, tuple[VerdictAttempt, LoadedAction]] = {}
+        #: Attempts that failed on a transient error: a retry reuses their key.
+        self._failed: dict[int, VerdictAttempt] = {}
+
+    def attach(self, decisions: DecisionService) -> None:
+        self._decisions = decisions
+
+    def is_deciding(self, action_id: int) -> bool:
+        return action_id in self._in_flight
+
+    def in_flight_ids(self) -> set[int]:
+        return set(self._in_flight)
+
+    # -- starting ----------------------------------------------------------------------
+
+    def start(self, verdict: Verdict, _checked: bool = False) -> None:
+        """A verdict command fired: ask what is needed, then record it."""
+        loaded = self._ws.loaded
+        if loaded is None or self._decisions is None:
+            return
+        detail = loaded.detail
+        if verdict not in detail.allowed_verdicts or self.is_deciding(detail.id):
+            return
+        attempt = self._ask(verdict, loaded)
+        if attempt is None:
+            return
+        failed = self._failed.get(detail.id)
+        if failed is not None:
+            attempt = attempt.with_key(failed.key)
+        self.submit(attempt, loaded)
+
+    def _ask(self, verdict: Verdict, loaded: LoadedAction, *, error: str | None = None,
+             draft: str | None = None) -> VerdictAttempt | None:
+        try:
+            return self._ask_dialog(verdict, loaded, error=error, draft=draft)
+        finally:
+            # Back to the list, so J/K and the verdict keys work again at once.
+            self._ws.window().activateWindow()
+            self._ws.focus_list()
+
+    def _ask_dialog(self, verdict: Verdict, loaded: LoadedAction, *, error: str | None,
+                    draft: str | None) -> VerdictAttempt | None:
+        from . import dialogs
+
+        detail = loaded.detail
+        base = VerdictAttempt(detail.id, verdict, detail.version)
+        if verdict is Verdict.APPROVE:
+            return base
+        if verdict is Verdict.EDIT:
+            edit = dialogs.ask_edit(self._ws, detail, loaded.arguments, error=error,
+                                    draft=draft)
+            if edit is None:
+                return None
+            return VerdictAttempt(detail.id, verdict, detail.version, arguments=edit.arguments,
+                                  severity=edit.severity, draft=edit.text)
+        if verdict is Verdict.REJECT:
+            reason = dialogs.ask_reject(self._ws, detail)
+            if reason is None:
+                return None
+            return VerdictAttempt(detail.id, verdict, detail.version, reason=reason)
+        if verdict is Verdict.RESPOND:
+            response = dialogs.ask_respond(self._ws, detail)
+            if response is None:
+                return None
+            return VerdictAttempt(detail.id, verdict, detail.version, response=response)
+        return None
+
+    def submit(self, attempt: VerdictAttempt, loaded: LoadedAction) -> None:
+        if self._decisions is None or self.is_deciding(attempt.action_id):
+            return
+        self._in_flight[attempt.action_id] = (attempt, loaded)
+        self._ws.model.set_deciding(attempt.action_id, True)
+        self._ws.update_verdicts()
+        self._work.submit(record_verdict, self._decisions, attempt, self.reviewer,
+                          on_done=functools.partial(self._done, attempt),
+                          on_error=functools.partial(self._failed_with, attempt))
+
+    # -- outcomes ----------------------------------------------------------------------
+
+    def _finish(self, attempt: VerdictAttempt) -> LoadedAction | None:
+        entry = self._in_flight.pop(attempt.action_id, None)
+        self._ws.model.set_deciding(attempt.action_id, False)
+        return None if entry is None else entry[1]
+
+    def _done(self, attempt: VerdictAttempt, record: DecisionRecord) -> None:
+        loaded = self._finish(attempt)
+        self._failed.pop(attempt.action_id, None)
+        name = what(loaded.detail) if loaded is not None else f"#{attempt.action_id}"
+        if self._ws.banner.text and f"#{attempt.action_id}" in self._ws.banner.text:
+            self._ws.banner.hide_message()
+        self._ws.notice.emit(describe_done(record, name))
+        self._ws.apply_rows([], {attempt.action_id}, ours={attempt.action_id})
+        self._ws.update_verdicts()
+
+    def _failed_with(self, attempt: VerdictAttempt, exc: BaseException) -> None:
+        from countersign.services.actions import UnknownAction
+        from countersign.services.decisions import (
+            AlreadyDecided,
+            InvalidArguments,
+            InvalidVerdict,
+        )
+        from countersign.store.engine import StoreError
+
+        loaded = self._finish(attempt)
+        name = what(loaded.detail) if loaded is not None else f"Action #{attempt.action_id}"
+        banner = self._ws.banner
+        action_id = attempt.action_id
+        if isinstance(exc, AlreadyDecided):
+            self._failed.pop(action_id, None)
+            banner.show_message(describe_already(exc, name), BannerKind.WARNING)
+            self._ws.apply_rows([], {action_id}, ours={action_id})
+        elif isinstance(exc, UnknownAction):
+            self._failed.pop(action_id, None)
+            banner.show_message(f"{name} no longer exists.", BannerKind.WARNING)
+            self._ws.apply_rows([], {action_id}, ours={action_id})
+        elif isinstance(exc, InvalidArguments) and loaded is not None:
+            banner.show_message(f"The edit was not recorded: {exc}", BannerKind.ERROR)
+            QTimer.singleShot(0, functools.partial(self._edit_again, attempt, loaded, str(exc)))
+        elif isinstance(exc, InvalidVerdict | InvalidArguments):
+            banner.show_message(f"The verdict was not recorded: {exc}", BannerKind.ERROR)
+        elif isinstance(exc, StoreError):
+            self._failed[action_id] = attempt
+            banner.show_message(
+                f"Could not record the verdict on {name}; it is still pending. {exc}",
+                BannerKind.ERROR, action=("Retry", functools.partial(self.retry, action_id)))
+            self._ws.errorOccurred.emit(str(exc))
+        else:
+            self._failed[action_id] = attempt
+            banner.show_message(f"Could not record the verdict on {name}: "
+                                f"{type(exc).__name__}: {exc}", BannerKind.ERROR,
+                                action=("Retry", functools.partial(self.retry, action_id)))
+            report_exception(type(exc), exc, exc.__traceback__)
+        self._ws.update_verdicts()
+
+    def retry(self, action_id: int) -> None:
+        """Send the failed attempt again, with the same idempotency key."""
+        attempt = self._failed.get(action_id)
+        loaded = self._ws.loaded
+        if attempt is None or self._ws.model.get(action_id) is None:
+            return
+        if loaded is None or loaded.detail.id != action_id:
+            if not self._ws.select_action(action_id):
+                return
+            QTimer.singleShot(0, functools.partial(self.retry, action_id))
+            return
+        self.submit(attempt, loaded)
+
+    def _edit_again(self, attempt: VerdictAttempt, loaded: LoadedAction, error: str) -> None:
+        """The store refused the edit: reopen the editor on the reviewer's text."""
+        if self._ws.model.get(attempt.action_id) is None or self.is_deciding(attempt.action_id):
+            return
+        again = self._ask(Verdict.EDIT, loaded, error=error, draft=attempt.draft)
+        if again is not None:
+            self.submit(again.with_key(attempt.key), loaded)
+
+    def explain_gone(self, action_id: int) -> None:
+        """The action under review was decided elsewhere: say by whom."""
+        if self._decisions is None:
+            return
+        self._ws.banner.show_message(f"Action #{action_id} left the queue.", BannerKind.WARNING)
+        self._work.submit(_explain_gone, self._decisions, action_id,
+                          on_done=lambda text: self._ws.banner.show_message(
+                              f"{text} Press J for the next action.", BannerKind.WARNING),
+                          on_error=lambda _exc: None)
