@@ -128,28 +128,33 @@ class ConsoleSession:
         return 0
 
     def _sources(self, config: Any) -> list[Any]:
-        from countersign.sources import PluginError, load_source_class
+        """The configured sources (and the demo fleet with ``--demo``), built and
+        validated as the worker builds them; a bad one is reported, not fatal."""
+        from countersign.config import SourceConfig
+        from countersign.sources import PluginError, build_source
 
+        wanted = list(config.sources)
+        if self.options.demo and not any(c.name == "demo" for c in wanted):
+            wanted.append(SourceConfig.model_validate(
+                {"name": "demo", "plugin": "demo", "seed": self.options.demo_seed,
+                 "agents": self.options.demo_agents}))
         sources: list[Any] = []
-        wanted: list[tuple[str, str, dict[str, Any]]] = [
-            (c.plugin, c.name, c.settings) for c in config.sources
-        ]
-        if self.options.demo:
-            wanted.append(("demo", "demo", {"seed": self.options.demo_seed,
-                                            "agents": self.options.demo_agents}))
-        for plugin, name, settings in wanted:
+        for source_config in wanted:
             try:
-                sources.append(load_source_class(plugin)(name=name, config=settings))
+                sources.append(build_source(source_config))
             except PluginError as exc:
                 self.window.show_error(str(exc))
             except Exception as exc:  # a plugin rejecting its config must not stop the GUI
-                self.window.show_error(f"source {name}: {type(exc).__name__}: {exc}")
+                self.window.show_error(
+                    f"source {source_config.name}: {type(exc).__name__}: {exc}")
         return sources
 
     async def _start_runtime(self, store: Store, sources: list[Any]) -> None:
         from countersign.runtime import Runtime
 
         self.runtime = Runtime(store, sources, on_health=self.window.set_source_health)
+        self.window.runtime = self.runtime
+        self.window.config_path = self.options.config_path
         await self.runtime.start()
         for health in self.runtime.health.values():
             self.window.set_source_health(health)

@@ -23,7 +23,9 @@ from .stall_monitor import FrameStallMonitor
 from .traces import TracesWorkspace
 
 if TYPE_CHECKING:
-    from countersign.runtime import SourceHealth
+    from pathlib import Path
+
+    from countersign.runtime import Runtime, SourceHealth
     from countersign.store.engine import Store
 
     from .async_work import BackgroundWork
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
         self.queue.errorOccurred.connect(self.show_error)
         self.queue.notice.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.commands["file.quit"].triggered.connect(self.close)
+        self.commands["file.connections"].triggered.connect(self.show_connections)
         self.commands["help.shortcuts"].triggered.connect(self.show_shortcuts)
         self.commands["help.about"].triggered.connect(self.show_about)
         self.stall_monitor = FrameStallMonitor(self)
@@ -89,6 +92,10 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.stall_monitor.start)
         self._health: dict[str, str] = {}
         self.store: Store | None = None
+        #: Set by the session once known: the configuration file and the running
+        #: runtime, which the Connections dialog edits and reads health from.
+        self.config_path: Path | None = None
+        self.runtime: Runtime | None = None
 
     # -- workspaces --------------------------------------------------------------------
 
@@ -163,6 +170,11 @@ class MainWindow(QMainWindow):
         self.pending_label.setText(f"{total:,} pending")
 
     # -- help --------------------------------------------------------------------------
+
+    def show_connections(self) -> None:
+        from .connections import open_connections_dialog
+
+        open_connections_dialog(self, self.config_path, self.runtime)
 
     def show_shortcuts(self) -> None:
         dialog = ShortcutsDialog(self.commands, self)

@@ -47,7 +47,9 @@ class Command:
 MENUS = ("&File", "&Verdict", "&Go", "&Help")
 
 COMMANDS: tuple[Command, ...] = (
-    Command("file.quit", "&Quit", "&File", ("Ctrl+Q",), "Quit the console"),
+    Command("file.connections", "&Connections…", "&File", ("Ctrl+Shift+O",),
+            "Add, edit, test and remove the sources agents' actions come from"),
+    Command("file.quit", "&Quit", "&File", ("Ctrl+Q",), "Quit the console", separator=True),
     Command("verdict.approve", "&Approve", "&Verdict", ("A",),
             "Approve the selected action as proposed"),
     Command("verdict.edit", "&Edit…", "&Verdict", ("E",),

@@ -165,3 +165,24 @@ def test_question_mark_opens_the_cheatsheet(qtbot: QtBot, window: MainWindow,
     dialog = window.findChild(ShortcutsDialog)
     assert dialog is not None
     dialog.close()
+
+
+def test_connections_dialog_opens_from_the_file_menu(qtbot: QtBot, window: MainWindow,
+                                                     tmp_path: Any) -> None:
+    """The Connections dialog is reachable from the File menu and its shortcut."""
+    from countersign_ui.connections import ConnectionsDialog
+
+    window.config_path = tmp_path / "config.toml"
+    action = window.commands["file.connections"]
+    file_menu = window.menuBar().actions()[0].menu()
+    assert action in file_menu.actions()
+    assert action.shortcut().toString() == "Ctrl+Shift+O"
+    action.trigger()
+
+    def shown() -> list[ConnectionsDialog]:
+        return [w for w in QApplication.topLevelWidgets()
+                if isinstance(w, ConnectionsDialog) and w.isVisible()]
+
+    qtbot.waitUntil(lambda: bool(shown()), timeout=3000)
+    for dialog in shown():
+        dialog.close()
