@@ -18,8 +18,8 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from countersign.frontend import FrontendOptions  # noqa: E402
-from countersign_ui import app as ui_app  # noqa: E402
+from countersign.frontend import FrontendOptions
+from countersign_ui import app as ui_app
 
 LAUNCHED = float(os.environ.get("BENCH_LAUNCHED", time.time()))
 marks: dict[str, float] = {}
