@@ -12,16 +12,6 @@ from countersign.domain import SpanRecord
 
 from .runs import agent_loop
 
-#: The offscreen platform warns whenever a top-level window is shown.
-OFFSCREEN_NOISE = r"This plugin does not support propagateSizeHints\(\)"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = os.path.dirname(__file__)
-    for item in items:
-        if str(item.path).startswith(here):
-            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
-
 
 @pytest.fixture
 def small_run() -> tuple[list[SpanRecord], str]:

@@ -1,49 +1,7 @@
-"""Words for numbers the detail pane shows: step durations, token counts, deadlines.
-Kept apart from the widgets so they are tested and reused without a window."""
+"""Words for the deadline the action pane counts down. Kept apart from the widget so
+it is tested without a window (step durations and tokens live in the inspector)."""
 
 from __future__ import annotations
-
-from countersign.domain import SpanRecord
-
-
-def is_error(span: SpanRecord) -> bool:
-    """OTel writes the status as "error"/"ERROR"/2; the gate writes "error"."""
-    return span.status_code.lower() in {"error", "2", "status_code_error"} or bool(
-        span.error_type)
-
-
-def seconds_text(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def describe_duration(span: SpanRecord) -> str:
-    if span.end_ns is None:
-        return "still running"
-    return seconds_text(max(0, span.end_ns - span.start_ns) / 1e9)
-
-
-def total_tokens(span: SpanRecord) -> int | None:
-    if span.prompt_tokens is None and span.completion_tokens is None:
-        return None
-    return (span.prompt_tokens or 0) + (span.completion_tokens or 0)
-
-
-def describe_tokens(span: SpanRecord) -> str:
-    """``1,234 in → 210 out tokens`` (plus cached / reasoning when known)."""
-    if total_tokens(span) is None:
-        return ""
-    text = f"{span.prompt_tokens or 0:,} in → {span.completion_tokens or 0:,} out tokens"
-    extras = [f"{n:,} {label}" for n, label in ((span.cached_tokens, "cached"),
-                                                  (span.reasoning_tokens, "reasoning")) if n]
-    return f"{text} ({', '.join(extras)})" if extras else text
 
 
 def describe_deadline(deadline: float | None, now: float) -> tuple[str, str]:
