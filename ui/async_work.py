@@ -139,7 +139,13 @@ def dispose_loop(loop: asyncio.AbstractEventLoop) -> None:
     thread". (``_timer`` is qasync's private attribute; absent, nothing is done.)
     """
     if not loop.is_closed():
-        loop.close()
+        loop.close()  # disconnects call_soon_threadsafe's signal, joins the executor
+    # A worker thread that finished just before (an executor job of a stopped source)
+    # may have queued a call_soon_threadsafe signal; handled after the timer below is
+    # deleted it would fail on the deleted object, so deliver it while it still exists.
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall.value)
     timer = getattr(loop, "_timer", None)
     if timer is not None:
         import shiboken6

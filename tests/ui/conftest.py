@@ -40,9 +40,20 @@ def qasync_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
         asyncio.set_event_loop(None)
 
 
+def alive(widget: QWidget) -> bool:
+    """pytest-qt closes and deletes the widgets given to ``qtbot.addWidget`` before
+    fixture teardown runs; whether that deletion has happened yet depends on event
+    processing, so teardown code asks first."""
+    import shiboken6
+
+    return bool(shiboken6.isValid(widget))
+
+
 def dispose(widget: QWidget) -> None:
     """Close and delete a widget now, on the GUI thread (not whenever Python's garbage
     collector runs, possibly on a worker thread where Qt cannot stop its timers)."""
+    if not alive(widget):
+        return
     widget.close()
     widget.deleteLater()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)

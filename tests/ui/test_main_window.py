@@ -21,7 +21,7 @@ from countersign_ui.async_work import BackgroundWork
 from countersign_ui.main_window import MainWindow
 from countersign_ui.shortcuts import COMMANDS, ShortcutsDialog
 
-from .conftest import dispose
+from .conftest import alive, dispose
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 WAIT_MS = 10_000
@@ -37,7 +37,8 @@ def window(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop) -> Iterator[Mai
     win.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=WAIT_MS)
     yield win
-    win.shutdown()
+    if alive(win):
+        win.shutdown()
     work.shutdown()
     dispose(win)
 

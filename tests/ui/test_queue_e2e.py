@@ -20,7 +20,7 @@ from countersign.store.migrate import open_store
 from countersign_ui.async_work import BackgroundWork
 from countersign_ui.main_window import MainWindow
 
-from .conftest import dispose
+from .conftest import alive, dispose
 
 REFUND_SCHEMA = {
     "type": "object",
@@ -56,7 +56,8 @@ def window(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop,
     qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=WAIT_MS)
     win.attach_store(store)
     yield win
-    win.shutdown()
+    if alive(win):
+        win.shutdown()
     work.shutdown()
     dispose(win)
 
