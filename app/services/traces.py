@@ -11,9 +11,8 @@ spans; the inspector may equally filter the spans it already holds in memory.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -23,12 +22,18 @@ from ..domain import ActionState, SpanKind, SpanRecord
 from ..store.engine import Store
 from ..store.models import ActionRow, AgentRow, RunRow, SpanRow
 from ..traces.dto import IngestResult, RunQuery, RunSummary
-from ..traces.ingest import BATCH_SPANS, write_spans
-from ..traces.normalize import normalize_span
-from ..traces.raw import DecodeResult
+from ..traces.files import decode_data, read_file, split_file
+from ..traces.ingest import BATCH_SPANS, write_spans, write_values
+from ..traces.normalize import SpanValues, normalize_values
+from ..traces.pool import IngestPool
+from ..traces.prepare import paused_gc
+from ..traces.raw import DecodeResult, OtlpDecodeError
 
 #: Told after each committed batch how many spans of the call have been processed.
 Progress = Callable[[int], None]
+#: Told after each committed piece of a file: done, total and their unit ("spans", or
+#: "lines" for JSON Lines, whose span count is known only once read).
+FileProgress = Callable[[int, int, str], None]
 
 _SPAN_FIELDS = tuple(SpanRecord.model_fields)
 _SPAN_COLUMNS = [getattr(SpanRow, name) for name in _SPAN_FIELDS]
@@ -83,6 +88,11 @@ class TraceService:
         with paused_gc(), self.store.write() as session:
             return write_spans(session, spans, source=source)
 
+    def ingest_values(self, rows: Sequence[SpanValues], *, source: str) -> IngestResult:
+        """Store rows the normaliser made (`normalize_values`), in one transaction."""
+        with paused_gc(), self.store.write() as session:
+            return write_values(session, rows, source=source)
+
     def ingest_decoded(
         self,
         decoded: DecodeResult,
@@ -100,14 +110,71 @@ class TraceService:
         raw = decoded.spans
         result = IngestResult()
         for start in range(0, len(raw), self.batch_spans):
-            records = [normalize_span(span) for span in raw[start : start + self.batch_spans]]
-            result.merge(self._write_batch(records, source))
+            rows = [normalize_values(span) for span in raw[start : start + self.batch_spans]]
+            result.merge(self.ingest_values(rows, source=source))
             if progress is not None:
                 progress(min(start + self.batch_spans, len(raw)))
         result.rejected = [f"{prefix}{problem}" for problem in decoded.rejections] + [
             f"{prefix}{text}" for text in result.rejected
         ]
         result.warnings.extend(f"{prefix}{problem}" for problem in decoded.warnings)
+        return result
+
+    def ingest_file(
+        self,
+        path: Path,
+        *,
+        source: str,
+        pool: IngestPool | None = None,
+        progress: FileProgress | None = None,
+    ) -> IngestResult:
+        """Import one OTLP file (JSON, protobuf or JSON Lines; gzip too). Its pieces are
+        decoded and normalised in ``pool``'s worker processes while this thread writes
+        the pieces before them, one transaction each. Raises `OSError` when the file
+        cannot be read and `OtlpDecodeError` when it holds no trace request."""
+        prefix = f"{path}: "
+        data = read_file(path)
+        pieces = split_file(data, max_spans=self.batch_spans)
+        if pieces is None:  # malformed somewhere: the lenient decoder reads it whole
+            with paused_gc():
+                decoded = decode_data(data)
+            del data
+            total = len(decoded.spans)
+            return self.ingest_decoded(
+                decoded, source=source, origin=str(path),
+                progress=None if progress is None else lambda done: progress(done, total, "spans"),
+            )
+        del data
+        pool = pool or IngestPool(workers=0)
+        result = IngestResult()
+        seen_warnings: set[str] = set()
+        unreadable: list[str] = []
+        done = 0
+        pending = ((p.body, p.content_type, p.origin) for p in pieces.pieces)
+        for origin, future in pool.map_ordered(pending):
+            try:
+                prepared = future.result()
+            except OtlpDecodeError as exc:
+                where = f"line {origin.line}" if origin.line is not None else "request"
+                unreadable.append(f"{prefix}{where}: request: {exc}")
+            else:
+                written = self.ingest_values(prepared.rows, source=source)
+                result.added += written.added
+                result.duplicates += written.duplicates
+                result.rejected.extend(prefix + text for text in prepared.rejections)
+                result.rejected.extend(prefix + text for text in written.rejected)
+                # A resource's repairs are found again in each piece cut from it.
+                for text in prepared.warnings:
+                    if text not in seen_warnings:
+                        seen_warnings.add(text)
+                        result.warnings.append(prefix + text)
+                done += len(prepared.rows) if pieces.unit == "spans" else 1
+            if progress is not None:
+                progress(done if pieces.unit == "spans" else done + len(unreadable),
+                         pieces.total, pieces.unit)
+        if unreadable and pieces.unit == "lines" and len(unreadable) == pieces.total:
+            raise OtlpDecodeError(f"no line is an OTLP/JSON request ({unreadable[0]})")
+        result.rejected[:0] = unreadable
         return result
 
     # -- runs ------------------------------------------------------------------------
@@ -181,21 +248,6 @@ class TraceService:
         )
         with self.store.read() as session:
             return list(session.execute(stmt).scalars())
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Build many small objects without the cyclic GC walking them again and again
-    (it doubles the time to load a 10,000-span run or decode a large file). Nothing
-    built here holds reference cycles; collection resumes afterwards."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _like_pattern(text: str) -> str:

@@ -7,11 +7,21 @@ the content, never trusted from the file name.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+from google.protobuf.message import DecodeError  # type: ignore[import-untyped, unused-ignore]
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from .integrity import check_batch
 from .otlp import _gunzip, decode_export_request, decode_json
+from .otlp_typed import encode_typed, parse_typed
+from .prepare import Origin, paused_gc
 from .raw import DecodeProblem, DecodeResult, OtlpDecodeError
+
+JSON = "application/json"
+PROTOBUF = "application/x-protobuf"
 
 #: The largest file (after gunzip) read into memory at once.
 MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024
@@ -20,9 +30,11 @@ MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024
 def decode_file(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> DecodeResult:
     """Decodes one OTLP trace file. Raises `OSError` when it cannot be read and
     `OtlpDecodeError` when it holds no trace request at all."""
-    data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        data = _gunzip(data, max_bytes)
+    return decode_data(read_file(path, max_bytes=max_bytes), max_bytes=max_bytes)
+
+
+def decode_data(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> DecodeResult:
+    """`decode_file` for a file already read (and gunzipped)."""
     try:
         return decode_export_request(data, None, max_body_bytes=max_bytes)
     except OtlpDecodeError:
@@ -57,3 +69,99 @@ def _decode_json_lines(lines: list[bytes]) -> DecodeResult:
 
 def _on_line(problem: DecodeProblem, number: int) -> DecodeProblem:
     return dataclasses.replace(problem, path=f"line {number} {problem.path}")
+
+
+# --- pieces for the ingest pool -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A request's worth of a file: the body to prepare, its media type, where its
+    spans sit in the file, and how many spans it holds (None: not known before
+    decoding, for a JSON Lines line)."""
+
+    body: bytes
+    content_type: str
+    origin: Origin
+    spans: int | None
+
+
+@dataclass(slots=True)
+class Pieces:
+    pieces: Iterator[Piece]
+    #: Spans in the file, when known before decoding (else lines of a JSON Lines file).
+    total: int
+    unit: str
+
+
+def read_file(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    data = path.read_bytes()
+    return _gunzip(data, max_bytes) if data[:2] == b"\x1f\x8b" else data
+
+
+def split_file(data: bytes, *, max_spans: int) -> Pieces | None:
+    """The file as requests of at most ``max_spans`` spans each, cut without decoding
+    the spans themselves; None when the file must be decoded whole in-process (it is
+    malformed somewhere, and only the lenient decoder says where). Each piece is
+    checked as one request is (duplicates and parent cycles within it); across pieces
+    the store counts re-sent spans as duplicates, as it does across requests."""
+    head = data.lstrip(b" \t\r\n")
+    if head.startswith(b"{"):
+        found = _json_pieces(data, max_spans)
+        if found is not None:
+            return found
+        lines = [line for line in data.split(b"\n") if line.strip()]
+        if len(lines) >= 2 and all(line.lstrip().startswith(b"{") for line in lines):
+            return Pieces(
+                (Piece(line, JSON, Origin(line=number), None)
+                 for number, line in enumerate(lines, start=1)),
+                len(lines), "lines",
+            )
+        return None
+    return _protobuf_pieces(data, max_spans)
+
+
+def _json_pieces(data: bytes, max_spans: int) -> Pieces | None:
+    with paused_gc():  # millions of small objects, none in a cycle
+        request = parse_typed(data)
+    if request is None or request.resourceSpans is None:
+        return None
+    cuts = []
+    for rs_index, rs in enumerate(request.resourceSpans):
+        for ss_index, ss in enumerate(rs.scopeSpans or ()):
+            spans = ss.spans or []
+            for start in range(0, len(spans), max_spans):
+                cuts.append((rs_index, ss_index, start, rs, ss, spans[start : start + max_spans]))
+
+    def pieces() -> Iterator[Piece]:
+        for rs_index, ss_index, start, rs, ss, spans in cuts:
+            body = encode_typed(rs, ss, spans)
+            yield Piece(body, JSON, Origin(None, rs_index, ss_index, start), len(spans))
+
+    return Pieces(pieces(), sum(len(cut[5]) for cut in cuts), "spans")
+
+
+def _protobuf_pieces(data: bytes, max_spans: int) -> Pieces | None:
+    try:
+        request = ExportTraceServiceRequest.FromString(data)
+    except DecodeError:
+        return None
+    if not request.resource_spans:
+        return None
+    cuts = []
+    for rs_index, rs in enumerate(request.resource_spans):
+        for ss_index, ss in enumerate(rs.scope_spans):
+            for start in range(0, len(ss.spans), max_spans):
+                cuts.append((rs_index, ss_index, start, rs, ss,
+                             min(len(ss.spans), start + max_spans)))
+
+    def pieces() -> Iterator[Piece]:
+        for rs_index, ss_index, start, rs, ss, stop in cuts:
+            part = ExportTraceServiceRequest()
+            part_rs = part.resource_spans.add(resource=rs.resource, schema_url=rs.schema_url)
+            part_ss = part_rs.scope_spans.add(scope=ss.scope, schema_url=ss.schema_url)
+            part_ss.spans.extend(ss.spans[start:stop])
+            yield Piece(part.SerializeToString(), PROTOBUF, Origin(None, rs_index, ss_index, start),
+                        stop - start)
+
+    return Pieces(pieces(), sum(cut[5] - cut[2] for cut in cuts), "spans")

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from ..domain import SpanRecord
 from ..store.models import AgentRow, RunRow, SpanRow
 from .dto import IngestResult
+from .normalize import SPAN_FIELDS, SpanValues
 
 #: Spans per transaction for batch imports (one commit each).
 BATCH_SPANS = 5_000
@@ -47,9 +48,9 @@ _TEXTS = ("name", "status_message", "model", "provider", "agent_name", "session_
 _COUNTS = ("prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens")
 _RUN_NAME_WIDTH = 500
 _SPANS = SpanRow.__table__
-#: A span as insert parameters: its fields in column order (the names are the same).
-_SPAN_COLUMNS = tuple(c.name for c in _SPANS.columns if c.name != "id")
-assert set(_SPAN_COLUMNS) == set(SpanRecord.model_fields), "SpanRow and SpanRecord differ"
+#: Insert parameters are a span's fields in `SpanRecord` order (the column names match).
+_SPAN_COLUMNS = SPAN_FIELDS
+assert set(_SPAN_COLUMNS) == {c.name for c in _SPANS.columns} - {"id"}, "SpanRow ≠ SpanRecord"
 _FIELDS_OF = operator.itemgetter(*_SPAN_COLUMNS)
 (_TRACE, _SPAN, _PARENT, _NAME, _KIND, _START, _END, _STATUS, _PROMPT, _COMPLETION, _COST,
  _AGENT, _SESSION) = (_SPAN_COLUMNS.index(name) for name in (
@@ -63,6 +64,8 @@ _SQLITE_INSERT = (
     f"INSERT INTO spans ({', '.join(_SPAN_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_SPAN_COLUMNS))}) ON CONFLICT (trace_id, span_id) DO NOTHING"
 )
+_SQLITE_LAST_ID = "SELECT max(id) FROM spans"
+_SQLITE_KEYS_AFTER = "SELECT trace_id, span_id FROM spans WHERE id > ?"
 _RUNS = RunRow.__table__
 
 
@@ -84,7 +87,7 @@ def span_problem(span: SpanRecord) -> str | None:
     return None
 
 
-def _row(span: SpanRecord) -> list[Any]:
+def _row(span: SpanRecord) -> SpanValues:
     """The insert parameters for one span, with the few values the store cannot take
     made safe (PostgreSQL refuses NUL in text and over-wide varchars; both stores
     refuse integers past 64 bits). Spans come from many sources, not only decoders."""
@@ -106,7 +109,7 @@ def _row(span: SpanRecord) -> list[Any]:
     cost = row[_COST]
     if cost is not None and not math.isfinite(cost):
         row[_COST] = None
-    return row
+    return tuple(row)
 
 
 @dataclass(slots=True)
@@ -125,7 +128,7 @@ class _RunDelta:
     agent_name: str | None = None
     session_id: str | None = None
 
-    def add(self, row: list[Any]) -> None:
+    def add(self, row: SpanValues) -> None:
         self.spans += 1
         status = row[_STATUS]
         if status == "error":
@@ -162,41 +165,59 @@ def write_spans(
 ) -> IngestResult:
     """Store the spans not stored before and fold them into their runs' roll-ups, in
     the caller's transaction. ``agent_id`` links every run touched to that agent (the
-    gate knows its agent); otherwise runs are linked by the spans' agent names."""
-    result = IngestResult()
-    rows: list[list[Any]] = []
-    seen: set[tuple[str, str]] = set()
+    gate knows its agent); otherwise runs are linked by the spans' agent names. Spans
+    that cannot be stored are rejected with the reason."""
+    rows: list[SpanValues] = []
+    rejected: list[str] = []
     for span in spans:
         problem = span_problem(span)
-        if problem is not None:
-            result.rejected.append(problem)
-            continue
-        key = (span.trace_id, span.span_id)
+        if problem is None:
+            rows.append(_row(span))
+        else:
+            rejected.append(problem)
+    result = write_values(session, rows, source=source, agent_id=agent_id)
+    result.rejected[:0] = rejected
+    return result
+
+
+def write_values(
+    session: Session,
+    rows: Sequence[SpanValues],
+    *,
+    source: str,
+    agent_id: int | None = None,
+) -> IngestResult:
+    """`write_spans` for rows the normaliser made (`normalize_values`): checked ids and
+    times, store-safe text. The OTLP pipeline writes through here."""
+    result = IngestResult()
+    unique: list[SpanValues] = []
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        key = (row[_TRACE], row[_SPAN])
         if key in seen:
             result.duplicates += 1
             continue
         seen.add(key)
-        rows.append(_row(span))
-    if not rows:
+        unique.append(row)
+    if not unique:
         return result
-    added = _insert_new(session, rows)
+    added = _insert_new(session, unique)
     result.added = len(added)
-    result.duplicates += len(rows) - len(added)
+    result.duplicates += len(unique) - len(added)
     deltas: dict[str, _RunDelta] = {}
-    for row in rows:
-        if (row[_TRACE], row[_SPAN]) in added:
-            delta = deltas.get(row[_TRACE])
-            if delta is None:
-                delta = deltas[row[_TRACE]] = _RunDelta()
-            delta.add(row)
+    for row in added:
+        delta = deltas.get(row[_TRACE])
+        if delta is None:
+            delta = deltas[row[_TRACE]] = _RunDelta()
+        delta.add(row)
     if deltas:
         _upsert_runs(session, deltas, source=source, agent_id=agent_id)
     return result
 
 
-def _insert_new(session: Session, rows: list[list[Any]]) -> set[tuple[str, str]]:
+def _insert_new(session: Session, rows: list[SpanValues]) -> list[SpanValues]:
     """Insert ``rows`` (unique within themselves), skipping spans already stored;
-    returns the keys of those inserted."""
+    returns the rows inserted."""
     if session.get_bind().dialect.name != "sqlite":
         # RETURNING names exactly the rows this statement inserted, even when another
         # writer inserts the same spans at the same moment.
@@ -207,25 +228,19 @@ def _insert_new(session: Session, rows: list[list[Any]]) -> set[tuple[str, str]]
         # Key order: concurrent writers then take row locks in one order (no deadlock).
         rows = sorted(rows, key=lambda row: (row[_TRACE], row[_SPAN]))
         params = [dict(zip(_SPAN_COLUMNS, row, strict=True)) for row in rows]
-        return {(r[0], r[1]) for r in session.execute(returning, params)}
+        inserted = {(r[0], r[1]) for r in session.execute(returning, params)}
+        return [row for row in rows if (row[_TRACE], row[_SPAN]) in inserted]
     # SQLite: writers hold the database lock for the whole transaction (BEGIN
-    # IMMEDIATE), so what is stored now stays true until the insert; the driver's own
-    # executemany is several times faster than compiled multi-row inserts.
-    traces = list({row[_TRACE] for row in rows})
-    stored: set[tuple[str, str]] = set()
-    for start in range(0, len(traces), 900):
-        stored.update(
-            (r[0], r[1])
-            for r in session.execute(
-                select(SpanRow.trace_id, SpanRow.span_id).where(
-                    SpanRow.trace_id.in_(traces[start : start + 900])
-                )
-            )
-        )
-    fresh = [row for row in rows if (row[_TRACE], row[_SPAN]) not in stored]
-    if fresh:
-        session.connection().exec_driver_sql(_SQLITE_INSERT, [tuple(row) for row in fresh])
-    return {(row[_TRACE], row[_SPAN]) for row in fresh}
+    # IMMEDIATE), so nobody else inserts meanwhile and new rows take ids above the
+    # largest before. The driver's own executemany is several times faster than
+    # compiled multi-row inserts; usually every row is new and nothing is read back.
+    connection = session.connection()
+    before = connection.exec_driver_sql(_SQLITE_LAST_ID).scalar() or 0
+    cursor = connection.exec_driver_sql(_SQLITE_INSERT, rows)
+    if cursor.rowcount == len(rows):
+        return rows
+    inserted = {(r[0], r[1]) for r in connection.exec_driver_sql(_SQLITE_KEYS_AFTER, (before,))}
+    return [row for row in rows if (row[_TRACE], row[_SPAN]) in inserted]
 
 
 def ensure_run(
@@ -244,27 +259,36 @@ def _upsert_runs(
     agents: dict[str, int] = {}
     if agent_id is None:
         agents = resolve_agents(session, (d.agent_name for d in deltas.values()))
-    params = [
-        {
-            "trace_id": trace_id,
-            "agent_id": agent_id if agent_id is not None
+    rows = [
+        (
+            trace_id,
+            agent_id if agent_id is not None
             else agents.get(d.agent_name) if d.agent_name else None,
-            "agent_name": d.agent_name,
-            "name": d.root_name,
-            "session_id": d.session_id,
-            "started_ns": d.started_ns,
-            "ended_ns": d.ended_ns,
-            "status": d.status,
-            "source": source[:200],
-            "span_count": d.spans,
-            "error_count": d.errors,
-            "prompt_tokens": d.prompt_tokens,
-            "completion_tokens": d.completion_tokens,
-            "total_cost": d.cost,
-        }
+            d.agent_name, d.root_name, d.session_id, d.started_ns, d.ended_ns, d.status,
+            source[:200], d.spans, d.errors, d.prompt_tokens, d.completion_tokens, d.cost,
+        )
         for trace_id, d in sorted(deltas.items())  # one lock order for all writers
     ]
-    dialect = _dialect(session)
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(_run_upsert(_dialect(session)), [
+            dict(zip(_RUN_PARAMS, row, strict=True)) for row in rows
+        ])
+        return
+    # SQLite: the compiled statement through the driver's executemany, several times
+    # cheaper per run than SQLAlchemy's per-row parameter processing.
+    sql, constants = _SQLITE_RUN_UPSERT
+    session.connection().exec_driver_sql(sql, [row + constants for row in rows])
+
+
+_RUN_PARAMS = (
+    "trace_id", "agent_id", "agent_name", "name", "session_id", "started_ns", "ended_ns",
+    "status", "source", "span_count", "error_count", "prompt_tokens", "completion_tokens",
+    "total_cost",
+)
+
+
+def _run_upsert(dialect: _Dialect) -> Any:
+    """Insert each run, or fold the batch's delta into the run already stored."""
     stmt = dialect.insert(_RUNS)
     new, old = stmt.excluded, _RUNS.c
     # A batch holding the root span (a non-empty name) speaks for the run: its name,
@@ -277,7 +301,7 @@ def _upsert_runs(
             else_=func.coalesce(old[column], new[column]),
         )
 
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["trace_id"],
         set_={
             "span_count": old.span_count + new.span_count,
@@ -301,7 +325,6 @@ def _upsert_runs(
             "session_id": from_root("session_id"),
         },
     )
-    session.execute(stmt, params)
 
 
 def resolve_agents(session: Session, names: Iterable[str | None]) -> dict[str, int]:
@@ -348,6 +371,21 @@ class _Dialect:
 
 
 _DIALECTS = {name: _Dialect(name) for name in ("sqlite", "postgresql")}
+
+
+def _compiled_sqlite_upsert() -> tuple[str, tuple[Any, ...]]:
+    """The SQLite run upsert as driver SQL, and the values of its constant parameters
+    (they follow the run's own, which come first and in `_RUN_PARAMS` order)."""
+    compiled = _run_upsert(_DIALECTS["sqlite"]).compile(
+        dialect=sqlite.dialect(), column_keys=list(_RUN_PARAMS)
+    )
+    order = compiled.positiontup or []
+    count = len(_RUN_PARAMS)
+    assert tuple(order[:count]) == _RUN_PARAMS, order
+    return compiled.string, tuple(compiled.params[name] for name in order[count:])
+
+
+_SQLITE_RUN_UPSERT = _compiled_sqlite_upsert()
 
 
 def _dialect(session: Session) -> _Dialect:

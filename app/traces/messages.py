@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .json_text import loads
 from .raw import AttrValue
 
 Message = dict[str, Any]
@@ -39,7 +40,7 @@ def parse_json_text(value: AttrValue) -> AttrValue:
     """A JSON string as the value it encodes; anything else (or broken JSON) unchanged."""
     if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
         try:
-            parsed: AttrValue = json.loads(value)
+            parsed: AttrValue = loads(value)
         except (ValueError, RecursionError):
             return value
         return parsed

@@ -15,16 +15,14 @@ knowledge of the conventions:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from ..domain import SpanKind, SpanRecord
 from . import messages
+from .json_text import canonical_json, loads
 from .raw import NESTED_TOO_DEEP, AttrValue, RawEvent, RawSpan
 
 _OPENINFERENCE_KINDS = {kind.value.upper(): kind for kind in SpanKind}
@@ -48,6 +46,17 @@ _MODEL_KEYS = (
     "llm.request.model_name",
     "gen_ai.request.model",
 )
+_PROVIDER_KEYS = ("llm.provider", "gen_ai.provider.name", "gen_ai.system", "llm.system")
+_PROMPT_KEYS = ("llm.token_count.prompt", "gen_ai.usage.input_tokens",
+                "gen_ai.usage.prompt_tokens")
+_COMPLETION_KEYS = ("llm.token_count.completion", "gen_ai.usage.output_tokens",
+                    "gen_ai.usage.completion_tokens")
+_CACHED_KEYS = ("llm.token_count.prompt_details.cache_read",
+                "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens")
+_REASONING_KEYS = ("llm.token_count.completion_details.reasoning",
+                   "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens")
+_AGENT_KEYS = ("agent.name", "gen_ai.agent.name")
+_SESSION_KEYS = ("session.id", "gen_ai.conversation.id")
 #: The store's column widths (PostgreSQL enforces them); longer values are cut.
 _MAX_NAME = 200
 _MAX_PROVIDER = 100
@@ -64,13 +73,32 @@ class AgentIdentity:
     version: str | None
 
 
+#: A span as the store's insert parameters: its `SpanRecord` fields in order, the kind
+#: as its text value. What the ingest pipeline moves between processes.
+SpanValues = tuple[Any, ...]
+SPAN_FIELDS = tuple(SpanRecord.model_fields)
+_KINDS = {kind.value: kind for kind in SpanKind}
+
+
 def normalize_spans(spans: Iterable[RawSpan]) -> list[SpanRecord]:
     return [normalize_span(span) for span in spans]
 
 
 def normalize_span(span: RawSpan) -> SpanRecord:
-    """The span as the store and the Traces workspace see it. Never raises on odd
-    attribute values: a field that cannot be read is left ``None``."""
+    """The span as the store and the Traces workspace see it."""
+    return span_record(normalize_values(span))
+
+
+def span_record(values: SpanValues) -> SpanRecord:
+    fields = dict(zip(SPAN_FIELDS, values, strict=True))
+    fields["kind"] = _KINDS[fields["kind"]]
+    return SpanRecord(**fields)
+
+
+def normalize_values(span: RawSpan) -> SpanValues:
+    """The span's insert parameters, ready for the store: text the store cannot take
+    (NUL, over-wide values) already made safe. Never raises on odd attribute values:
+    a field that cannot be read is left ``None``."""
     attrs = span.attributes
     get = attrs.get
     kind = span_kind(attrs)
@@ -78,49 +106,37 @@ def normalize_span(span: RawSpan) -> SpanRecord:
     input_json, output_json = _input_output(kind, attrs)
     cost = _number(get("llm.cost.total"))
     if cost is None:
-        parts = [_number(get("llm.cost.prompt")), _number(get("llm.cost.completion"))]
-        if parts[0] is not None or parts[1] is not None:
-            cost = (parts[0] or 0.0) + (parts[1] or 0.0)
-    return SpanRecord(
-        trace_id=span.trace_id,
-        span_id=span.span_id,
-        parent_span_id=span.parent_span_id,
-        name=span.name,
-        kind=kind,
-        start_ns=span.start_ns,
-        end_ns=span.end_ns,
-        status_code=status,
-        status_message=span.status_message,
-        model=_first_text(attrs, _MAX_NAME, *_MODEL_KEYS),
-        provider=_first_text(
-            attrs, _MAX_PROVIDER, "llm.provider", "gen_ai.provider.name", "gen_ai.system",
-            "llm.system",
-        ),
-        input_json=input_json,
-        output_json=output_json,
-        prompt_tokens=_first_count(
-            attrs, "llm.token_count.prompt", "gen_ai.usage.input_tokens",
-            "gen_ai.usage.prompt_tokens",
-        ),
-        completion_tokens=_first_count(
-            attrs, "llm.token_count.completion", "gen_ai.usage.output_tokens",
-            "gen_ai.usage.completion_tokens",
-        ),
-        cached_tokens=_first_count(
-            attrs, "llm.token_count.prompt_details.cache_read",
-            "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
-        ),
-        reasoning_tokens=_first_count(
-            attrs, "llm.token_count.completion_details.reasoning",
-            "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens",
-        ),
-        cost=cost,
-        agent_name=_first_text(attrs, _MAX_NAME, "agent.name", "gen_ai.agent.name"),
-        session_id=_first_text(attrs, _MAX_NAME, "session.id", "gen_ai.conversation.id"),
-        error_type=_error_type(span) if status == "error" else None,
-        attributes_json=canonical_json(attrs),
-        events_json=canonical_json([_event(e) for e in span.events]) if span.events else "[]",
+        prompt_cost, completion_cost = _number(get("llm.cost.prompt")), _number(
+            get("llm.cost.completion"))
+        if prompt_cost is not None or completion_cost is not None:
+            cost = (prompt_cost or 0.0) + (completion_cost or 0.0)
+    message = span.status_message
+    values = (
+        span.trace_id,
+        span.span_id,
+        span.parent_span_id,
+        _no_nul(span.name),
+        kind.value,
+        span.start_ns,
+        span.end_ns,
+        status,
+        None if message is None else _no_nul(message),
+        _first_text(attrs, _MAX_NAME, _MODEL_KEYS),
+        _first_text(attrs, _MAX_PROVIDER, _PROVIDER_KEYS),
+        input_json,
+        output_json,
+        _first_count(attrs, _PROMPT_KEYS),
+        _first_count(attrs, _COMPLETION_KEYS),
+        _first_count(attrs, _CACHED_KEYS),
+        _first_count(attrs, _REASONING_KEYS),
+        cost,
+        _first_text(attrs, _MAX_NAME, _AGENT_KEYS),
+        _first_text(attrs, _MAX_NAME, _SESSION_KEYS),
+        _error_type(span) if status == "error" else None,
+        canonical_json(attrs),
+        canonical_json([_event(e) for e in span.events]) if span.events else "[]",
     )
+    return values
 
 
 def span_kind(attrs: Mapping[str, AttrValue]) -> SpanKind:
@@ -141,65 +157,11 @@ def agent_identity(span: RawSpan) -> AgentIdentity | None:
     (``service.name``) name a process, not an agent, and are not used."""
     attrs = span.attributes
     identity = AgentIdentity(
-        id=_first_text(attrs, _MAX_NAME, "gen_ai.agent.id"),
-        name=_first_text(attrs, _MAX_NAME, "gen_ai.agent.name", "agent.name"),
-        version=_first_text(attrs, 100, "gen_ai.agent.version"),
+        id=_first_text(attrs, _MAX_NAME, ("gen_ai.agent.id",)),
+        name=_first_text(attrs, _MAX_NAME, ("gen_ai.agent.name", "agent.name")),
+        version=_first_text(attrs, 100, ("gen_ai.agent.version",)),
     )
     return identity if identity.id is not None or identity.name is not None else None
-
-
-_CANONICAL = json.JSONEncoder(
-    sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-)
-_CANONICAL_NAN = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def canonical_json(value: Any) -> str:
-    """The one JSON encoding the store writes: sorted keys, UTF-8 text, no spaces.
-    NaN and infinities (legal OTLP doubles) are written as strings."""
-    try:
-        # orjson writes the same sorted, compact UTF-8 text several times faster; it
-        # turns NaN into null, so values holding one take the standard path.
-        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-        if "null" not in text or not _has_non_finite(value):
-            return text
-    except (TypeError, orjson.JSONEncodeError):  # >64-bit ints, odd keys, deep values
-        pass
-    try:
-        return _CANONICAL.encode(value)
-    except ValueError:
-        return _CANONICAL_NAN.encode(_finite(value))
-
-
-def _has_non_finite(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            return True
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-    return False
-
-
-def _finite(value: Any) -> Any:
-    # Iterative, like the decoders: values can be deep.
-    holder = [value]
-    stack: list[tuple[Any, Any]] = [(holder, 0)]
-    while stack:
-        parent, slot = stack.pop()
-        item = parent[slot]
-        if isinstance(item, float) and not math.isfinite(item):
-            parent[slot] = "NaN" if item != item else ("Infinity" if item > 0 else "-Infinity")
-        elif isinstance(item, list):
-            parent[slot] = copy = list(item)
-            stack.extend((copy, index) for index in range(len(copy)))
-        elif isinstance(item, dict):
-            parent[slot] = mapping = dict(item)
-            stack.extend((mapping, key) for key in mapping)
-    return holder[0]
 
 
 def _event(event: RawEvent) -> dict[str, Any]:
@@ -290,8 +252,8 @@ def _tool_input_output(attrs: Mapping[str, AttrValue]) -> tuple[Any, Any]:
         if arguments is None:  # the tool's parameter definition, as a last resort
             arguments = messages.parse_json_text(get("tool.parameters"))
     tool = {
-        "tool": _first_text(attrs, None, "tool.name", "gen_ai.tool.name"),
-        "call_id": _first_text(attrs, None, "gen_ai.tool.call.id", "tool_call.id", "tool.id"),
+        "tool": _first_text(attrs, None, ("tool.name", "gen_ai.tool.name")),
+        "call_id": _first_text(attrs, None, ("gen_ai.tool.call.id", "tool_call.id", "tool.id")),
         "arguments": arguments,
     }
     result: Any = get("gen_ai.tool.call.result")
@@ -312,40 +274,56 @@ def _mime_value(attrs: Mapping[str, AttrValue], direction: str) -> Any:
     mime = attrs.get(f"{direction}.mime_type")
     if isinstance(value, str) and isinstance(mime, str) and "json" in mime.lower():
         try:
-            return json.loads(value)
+            return loads(value)
         except (ValueError, RecursionError):
             return value
     return value
 
 
 def _error_type(span: RawSpan) -> str | None:
-    error = _first_text(span.attributes, _MAX_NAME, "error.type")
+    error = _first_text(span.attributes, _MAX_NAME, ("error.type",))
     if error is not None:
         return error
     for event in span.events:
         if event.name == "exception":
-            found = _first_text(event.attributes, _MAX_NAME, "exception.type")
+            found = _first_text(event.attributes, _MAX_NAME, ("exception.type",))
             if found is not None:
                 return found
     return None
 
 
-def _first_text(attrs: Mapping[str, AttrValue], limit: int | None, *keys: str) -> str | None:
+def _first_text(
+    attrs: Mapping[str, AttrValue], limit: int | None, keys: tuple[str, ...]
+) -> str | None:
+    """The first of ``keys`` with a non-empty value, as text cut to ``limit``."""
     for key in keys:
         value = attrs.get(key)
         if value is None or value == "":
             continue
-        text = value if isinstance(value, str) else str(value)
-        return text if limit is None else text[:limit]
+        text = value if type(value) is str else str(value)
+        if limit is not None and len(text) > limit:
+            text = text[:limit]
+        return _no_nul(text)
     return None
 
 
-def _first_count(attrs: Mapping[str, AttrValue], *keys: str) -> int | None:
+def _no_nul(text: str) -> str:
+    """PostgreSQL refuses NUL in text; it is shown as U+FFFD on both stores."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
+def _first_count(attrs: Mapping[str, AttrValue], keys: tuple[str, ...]) -> int | None:
     """A token count: a non-negative integer (also as an integral float or a digit
     string) that fits the store's 32-bit column; anything else is ignored."""
     for key in keys:
         value = attrs.get(key)
-        if value is None or isinstance(value, bool):
+        if value is None:
+            continue
+        if type(value) is int:
+            if 0 <= value <= _INT32_MAX:
+                return value
+            continue
+        if isinstance(value, bool):
             continue
         if isinstance(value, str):
             digits = value.isascii() and value.isdigit() and len(value) <= 10

@@ -23,6 +23,7 @@ from . import span_fields
 from .anyvalue import json_attributes, repair_str
 from .integrity import check_batch
 from .otlp_protobuf import decode_protobuf
+from .otlp_typed import decode_typed
 from .raw import (
     Attributes,
     DecodeResult,
@@ -103,6 +104,9 @@ def _gunzip(body: bytes, limit: int) -> bytes:
 
 def decode_json(data: bytes) -> DecodeResult:
     """Decodes an OTLP/JSON body, without the batch checks."""
+    fast = decode_typed(data)
+    if fast is not None:
+        return fast
     try:
         text = data.decode("utf-8")
         # Only bodies that may hold lone surrogates pay for the per-string check.
@@ -236,62 +240,17 @@ def _json_span(
 ) -> RawSpan:
     if not isinstance(obj, dict):
         raise ctx.reject("span", f"must be an object, got {describe(obj)}")
-    raw_trace, raw_span = obj.get("traceId"), obj.get("spanId")
-    # Name the span by whatever ids it carries, even before they are checked.
-    ctx.trace_id = describe(raw_trace) if raw_trace is not None else None
-    ctx.span_id = describe(raw_span) if raw_span is not None else None
-    trace_id = span_fields.hex_id(_json_str(raw_trace, ctx, "traceId"), 16, ctx, "traceId")
-    ctx.trace_id = trace_id
-    span_id = span_fields.hex_id(_json_str(raw_span, ctx, "spanId"), 8, ctx, "spanId")
-    ctx.span_id = span_id
-    parent = obj.get("parentSpanId")
-    parent_id = None if parent is None else span_fields.parent_id(
-        _json_str(parent, ctx, "parentSpanId"), ctx
-    )
-    name = obj.get("name") or ""  # null is the default value in the protobuf JSON mapping
-    if not isinstance(name, str):
-        raise ctx.reject("name", f"must be a string, got {describe(name)}")
-    if repair:
-        name = repair_str(name, ctx, "name")
-    start, end = span_fields.times(
-        _json_uint64(obj.get("startTimeUnixNano"), ctx, "startTimeUnixNano"),
-        _json_uint64(obj.get("endTimeUnixNano"), ctx, "endTimeUnixNano"),
-        ctx,
-    )
-    kind = span_fields.span_kind(
-        _json_enum(obj.get("kind"), span_fields.SPAN_KIND_NAMES, ctx, "kind"), ctx
-    )
     status = obj.get("status")
-    code, message = 0, None
-    if isinstance(status, dict):
-        code = span_fields.status_code(
-            _json_enum(status.get("code"), span_fields.STATUS_CODE_NAMES, ctx, "status.code"),
-            ctx,
-        )
-        message = status.get("message")
-        if message is not None and not isinstance(message, str):
-            raise ctx.reject("status.message", f"must be a string, got {describe(message)}")
-        if message and repair:
-            message = repair_str(message, ctx, "status.message")
-    elif status is not None:
-        raise ctx.reject("status", f"must be an object, got {describe(status)}")
-    attributes = json_attributes(obj.get("attributes"), ctx, "attributes", repair)
-    return RawSpan(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=parent_id,
-        name=name,
-        kind=kind,
-        start_ns=start,
-        end_ns=end,
-        status_code=code,
-        status_message=message or None,
-        attributes=attributes,
-        events=_json_events(obj.get("events"), ctx, repair),
-        resource_attributes=resource,
-        scope_name=scope_name,
-        path=ctx.path,
-        warnings=ctx.span_warnings,
+    is_object = status is None or isinstance(status, dict)
+    return span_fields.json_span(
+        ctx, obj.get("traceId"), obj.get("spanId"), obj.get("parentSpanId"), obj.get("name"),
+        obj.get("startTimeUnixNano"), obj.get("endTimeUnixNano"), obj.get("kind"),
+        status if not is_object else None,
+        status.get("code") if is_object and status else None,
+        status.get("message") if is_object and status else None,
+        lambda: json_attributes(obj.get("attributes"), ctx, "attributes", repair),
+        lambda: _json_events(obj.get("events"), ctx, repair),
+        resource, scope_name, repair,
     )
 
 
@@ -311,43 +270,12 @@ def _json_events(events: object, ctx: SpanContext, repair: bool) -> list[RawEven
                 raise ctx.reject(f"{field}.name", f"must be a string, got {describe(name)}")
             if repair:
                 name = repair_str(name, ctx, f"{field}.name")
-            time_ns = _json_uint64(event.get("timeUnixNano"), ctx, f"{field}.timeUnixNano")
+            time_ns = span_fields.json_uint64(
+                event.get("timeUnixNano"), ctx, f"{field}.timeUnixNano"
+            )
             attrs = json_attributes(event.get("attributes"), ctx, f"{field}.attributes", repair)
         except SpanRejected as exc:
             ctx.warn(exc.problem.field, f"{exc.problem.reason}; event dropped")
             continue
         out.append(RawEvent(name, time_ns, attrs))
     return out
-
-
-def _json_str(value: object, ctx: SpanContext, field: str) -> str:
-    if value is None:
-        raise ctx.reject(field, "is missing")
-    if not isinstance(value, str):
-        raise ctx.reject(field, f"must be a hex string, got {describe(value)}")
-    return value
-
-
-def _json_uint64(value: object, ctx: SpanContext, field: str) -> int:
-    """A fixed64 given as a decimal string or a number; missing is 0."""
-    if value is None:
-        return 0
-    if type(value) is int:
-        number = value
-    elif isinstance(value, str) and value.isdigit() and value.isascii() and len(value) <= 20:
-        number = int(value)
-    else:
-        raise ctx.reject(field, f"must be a decimal string or integer, got {describe(value)}")
-    if not 0 <= number < 2**64:
-        raise ctx.reject(field, f"is out of range: {number}")
-    return number
-
-
-def _json_enum(value: object, names: dict[str, int], ctx: SpanContext, field: str) -> int:
-    if value is None:
-        return 0
-    if type(value) is int:
-        return value
-    if isinstance(value, str) and value in names:
-        return names[value]
-    raise ctx.reject(field, f"must be an integer, got {describe(value)}")

@@ -3,8 +3,9 @@ send it (``application/json`` or ``application/x-protobuf``, gzip or not), serve
 uvicorn on loopback inside whatever asyncio loop runs it (the worker's, or the GUI's
 qasync loop).
 
-Requests are decoded and normalised off the loop, then queued for one writer task
-that stores them in batches (``asyncio.to_thread``). The queue is bounded in spans,
+Requests are decoded and normalised off the loop, in the ingest pool's worker
+processes (pool.py; small ones in a thread), then queued for one writer task that
+stores them in batches (``asyncio.to_thread``). The queue is bounded in spans,
 not requests: when it is full the receiver answers 429 with ``Retry-After`` and the
 exporters back off and retry (OTLP/HTTP spec, "Failures"), so a flood costs the
 senders time, never the console memory. While the store is unreachable it answers
@@ -32,12 +33,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from ..domain import SpanRecord
-from ..services.traces import TraceService, paused_gc
+from ..services.traces import TraceService
 from ..store.engine import Store, StoreError
 from .ingest import BATCH_SPANS
-from .normalize import normalize_spans
-from .otlp import OtlpDecodeError, decode_export_request
+from .normalize import SpanValues
+from .otlp import OtlpDecodeError
+from .pool import IngestPool, shared_pool
 
 log = logging.getLogger("countersign.traces.receiver")
 
@@ -107,8 +108,10 @@ class OtlpReceiver:
         max_queued_spans: int = DEFAULT_MAX_QUEUED_SPANS,
         batch_spans: int = BATCH_SPANS,
         retry_after_s: int = 1,
+        pool: IngestPool | None = None,
     ) -> None:
         self.service = service or TraceService(store)
+        self.pool = pool or shared_pool()
         self.host = host
         self.port = port
         self.source = source
@@ -119,7 +122,7 @@ class OtlpReceiver:
         self.batch_spans = batch_spans
         self.retry_after_s = retry_after_s
         self.stats = ReceiverStats()
-        self._queue: asyncio.Queue[list[SpanRecord]] = asyncio.Queue()
+        self._queue: asyncio.Queue[list[SpanValues]] = asyncio.Queue()
         self._queued_spans = 0
         self._store_failing = False
         self._closing = False
@@ -141,6 +144,7 @@ class OtlpReceiver:
         """Listen and serve on the running loop; raises `ReceiverError` if it cannot."""
         sock = _listen(self.host, self.port)
         self.port = sock.getsockname()[1]
+        self.pool.start()
         config = uvicorn.Config(
             self._app, interface="asgi3", lifespan="off", log_level="warning",
             access_log=False, timeout_keep_alive=30,
@@ -192,20 +196,22 @@ class OtlpReceiver:
             while count < self.batch_spans and not self._queue.empty():
                 parts.append(self._queue.get_nowait())
                 count += len(parts[-1])
-            spans = [span for part in parts for span in part]
+            rows = [row for part in parts for row in part]
             try:
-                await self._store(spans)
+                await self._store(rows)
             finally:
-                self._queued_spans -= len(spans)
+                self._queued_spans -= len(rows)
                 for _ in parts:
                     self._queue.task_done()
 
-    async def _store(self, spans: list[SpanRecord]) -> None:
+    async def _store(self, rows: list[SpanValues]) -> None:
         """Store one batch; while the store is unreachable, retry (senders get 503)."""
         delay = 0.5
         while True:
             try:
-                result = await asyncio.to_thread(self.service.ingest, spans, source=self.source)
+                result = await asyncio.to_thread(
+                    self.service.ingest_values, rows, source=self.source
+                )
             except StoreError as exc:
                 self._store_failing = True
                 self.stats.last_error = str(exc)
@@ -215,7 +221,7 @@ class OtlpReceiver:
                 continue
             except Exception as exc:  # a bug must not wedge the queue: drop the batch
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("OTLP receiver dropped a batch of %d spans", len(spans))
+                log.exception("OTLP receiver dropped a batch of %d spans", len(rows))
                 return
             self._store_failing = False
             self.stats.stored_spans += result.added
@@ -265,14 +271,15 @@ class OtlpReceiver:
         self._check_capacity(0)
         body = await _read_body(receive, headers, self.max_body_bytes)
         try:
-            records, rejected = await asyncio.to_thread(self._decode, body, media)
+            prepared = await self.pool.prepare(body, media, self.max_inflated_bytes)
         except OtlpDecodeError as exc:
             raise _Refused(400, _INVALID_ARGUMENT, f"not an OTLP trace request: {exc}") from None
-        self._check_capacity(len(records))
-        self._queued_spans += len(records)
-        if records:
-            self._queue.put_nowait(records)
-        self.stats.accepted_spans += len(records)
+        rows, rejected = prepared.rows, prepared.rejections
+        self._check_capacity(len(rows))
+        self._queued_spans += len(rows)
+        if rows:
+            self._queue.put_nowait(rows)
+        self.stats.accepted_spans += len(rows)
         self.stats.rejected_spans += len(rejected)
         return 200, _success_body(media, rejected)
 
@@ -289,11 +296,6 @@ class OtlpReceiver:
             raise _Refused(429, _RESOURCE_EXHAUSTED,
                            f"ingest queue full ({self._queued_spans} spans waiting); retry later",
                            self.retry_after_s)
-
-    def _decode(self, body: bytes, media: str) -> tuple[list[SpanRecord], list[str]]:
-        with paused_gc():  # a third faster; see paused_gc
-            result = decode_export_request(body, media, max_body_bytes=self.max_inflated_bytes)
-            return normalize_spans(result.spans), [str(p) for p in result.rejections]
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -215,11 +215,11 @@ class FailingService(TraceService):
         super().__init__(store)
         self.failures = 2
 
-    def ingest(self, spans: Any, *, source: str, progress: Any = None) -> IngestResult:
+    def ingest_values(self, rows: Any, *, source: str) -> IngestResult:
         if self.failures:
             self.failures -= 1
             raise StoreError("the store is locked")
-        return super().ingest(spans, source=source)
+        return super().ingest_values(rows, source=source)
 
 
 def test_an_unavailable_store_answers_503_and_keeps_the_batch(sqlite_store: Store) -> None:
