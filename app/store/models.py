@@ -92,11 +92,9 @@ class SpanRow(Base):
     """One step of a run, normalised from OpenInference / OTel GenAI; raw kept."""
 
     __tablename__ = "spans"
-    __table_args__ = (
-        UniqueConstraint("trace_id", "span_id"),
-        Index("ix_spans_trace_start", "trace_id", "start_ns"),
-    )
-    # Runs are found through `runs`; spans are only ever read one trace at a time.
+    __table_args__ = (UniqueConstraint("trace_id", "span_id"),)
+    # Runs are found through `runs`; spans are only ever read one trace at a time,
+    # through the unique index (migration 0002 says why there is no other).
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     trace_id: Mapped[str] = mapped_column(String(32))

@@ -245,11 +245,11 @@ def pb_attributes(items: Any, ctx: SpanContext, field: str) -> Attributes:
             ctx.warn(f"{field}[{key!r}]", "duplicate key; the first value is kept")
             continue
         value = item.value
-        if value.WhichOneof("value") == "string_value":  # the usual case, inlined
-            text = value.string_value
-            if type(text) is str:
-                out[key] = text
-                continue
+        # The usual case, inlined: a non-empty string_value is the oneof's value.
+        text = value.string_value
+        if text and type(text) is str:
+            out[key] = text
+            continue
         out[key] = pb_any_value(value, ctx, f"{field}[{key!r}]")
     return out
 
