@@ -274,10 +274,18 @@ def _upsert_runs(
             dict(zip(_RUN_PARAMS, row, strict=True)) for row in rows
         ])
         return
-    # SQLite: the compiled statement through the driver's executemany, several times
-    # cheaper per run than SQLAlchemy's per-row parameter processing.
+    # SQLite: compiled statements through the driver's executemany, several times
+    # cheaper per run than SQLAlchemy's per-row parameter processing. Runs seen for
+    # the first time (most, in a bulk import) are inserted plainly, which costs half
+    # the upsert; the others are known by their ids (see _insert_new) and folded in.
+    connection = session.connection()
+    before = connection.exec_driver_sql(_SQLITE_LAST_RUN_ID).scalar() or 0
+    inserted = connection.exec_driver_sql(_SQLITE_RUN_INSERT, rows).rowcount
+    if inserted == len(rows):
+        return
+    new = {r[0] for r in connection.exec_driver_sql(_SQLITE_RUNS_AFTER, (before,))}
     sql, constants = _SQLITE_RUN_UPSERT
-    session.connection().exec_driver_sql(sql, [row + constants for row in rows])
+    connection.exec_driver_sql(sql, [row + constants for row in rows if row[0] not in new])
 
 
 _RUN_PARAMS = (
@@ -386,6 +394,9 @@ def _compiled_sqlite_upsert() -> tuple[str, tuple[Any, ...]]:
 
 
 _SQLITE_RUN_UPSERT = _compiled_sqlite_upsert()
+_SQLITE_RUN_INSERT = _SQLITE_RUN_UPSERT[0].split(" ON CONFLICT ", 1)[0] + " ON CONFLICT DO NOTHING"
+_SQLITE_LAST_RUN_ID = "SELECT max(id) FROM runs"
+_SQLITE_RUNS_AFTER = "SELECT trace_id FROM runs WHERE id > ?"
 
 
 def _dialect(session: Session) -> _Dialect:
