@@ -16,7 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from .integrity import check_batch
 from .otlp import _gunzip, decode_export_request, decode_json
-from .otlp_typed import encode_typed, parse_typed
+from .otlp_typed import PIECE_MEDIA, encode_piece, parse_typed
 from .prepare import Origin, paused_gc
 from .raw import DecodeProblem, DecodeResult, OtlpDecodeError
 
@@ -135,8 +135,8 @@ def _json_pieces(data: bytes, max_spans: int) -> Pieces | None:
 
     def pieces() -> Iterator[Piece]:
         for rs_index, ss_index, start, rs, ss, spans in cuts:
-            body = encode_typed(rs, ss, spans)
-            yield Piece(body, JSON, Origin(None, rs_index, ss_index, start), len(spans))
+            body = encode_piece(rs, ss, spans)
+            yield Piece(body, PIECE_MEDIA, Origin(None, rs_index, ss_index, start), len(spans))
 
     return Pieces(pieces(), sum(len(cut[5]) for cut in cuts), "spans")
 

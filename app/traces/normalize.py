@@ -57,6 +57,14 @@ _REASONING_KEYS = ("llm.token_count.completion_details.reasoning",
                    "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens")
 _AGENT_KEYS = ("agent.name", "gen_ai.agent.name")
 _SESSION_KEYS = ("session.id", "gen_ai.conversation.id")
+_COST_KEYS = frozenset({"llm.cost.total", "llm.cost.prompt", "llm.cost.completion"})
+(_MODEL_SET, _PROVIDER_SET, _PROMPT_SET, _COMPLETION_SET, _CACHED_SET, _REASONING_SET,
+ _AGENT_SET, _SESSION_SET) = (frozenset(keys) for keys in (
+    _MODEL_KEYS, _PROVIDER_KEYS, _PROMPT_KEYS, _COMPLETION_KEYS, _CACHED_KEYS,
+    _REASONING_KEYS, _AGENT_KEYS, _SESSION_KEYS))
+_FIELD_KEYS = _COST_KEYS.union(
+    _MODEL_SET, _PROVIDER_SET, _PROMPT_SET, _COMPLETION_SET, _CACHED_SET, _REASONING_SET,
+    _AGENT_SET, _SESSION_SET)
 #: The store's column widths (PostgreSQL enforces them); longer values are cut.
 _MAX_NAME = 200
 _MAX_PROVIDER = 100
@@ -78,6 +86,7 @@ class AgentIdentity:
 SpanValues = tuple[Any, ...]
 SPAN_FIELDS = tuple(SpanRecord.model_fields)
 _KINDS = {kind.value: kind for kind in SpanKind}
+_KIND_VALUES = {kind: kind.value for kind in SpanKind}  # Enum.value is a slow descriptor
 
 
 def normalize_spans(spans: Iterable[RawSpan]) -> list[SpanRecord]:
@@ -104,34 +113,39 @@ def normalize_values(span: RawSpan) -> SpanValues:
     kind = span_kind(attrs)
     status = _STATUS.get(span.status_code, "unset")
     input_json, output_json = _input_output(kind, attrs)
-    cost = _number(get("llm.cost.total"))
-    if cost is None:
-        prompt_cost, completion_cost = _number(get("llm.cost.prompt")), _number(
-            get("llm.cost.completion"))
-        if prompt_cost is not None or completion_cost is not None:
-            cost = (prompt_cost or 0.0) + (completion_cost or 0.0)
+    # One set operation says which of the fields below the span carries at all: most
+    # spans carry few, and the lookups of the others are skipped.
+    present = attrs.keys() & _FIELD_KEYS
+    cost = None
+    if present & _COST_KEYS:
+        cost = _number(get("llm.cost.total"))
+        if cost is None:
+            prompt_cost = _number(get("llm.cost.prompt"))
+            completion_cost = _number(get("llm.cost.completion"))
+            if prompt_cost is not None or completion_cost is not None:
+                cost = (prompt_cost or 0.0) + (completion_cost or 0.0)
     message = span.status_message
     values = (
         span.trace_id,
         span.span_id,
         span.parent_span_id,
         _no_nul(span.name),
-        kind.value,
+        _KIND_VALUES[kind],
         span.start_ns,
         span.end_ns,
         status,
         None if message is None else _no_nul(message),
-        _first_text(attrs, _MAX_NAME, _MODEL_KEYS),
-        _first_text(attrs, _MAX_PROVIDER, _PROVIDER_KEYS),
+        _first_text(attrs, _MAX_NAME, _MODEL_KEYS) if present & _MODEL_SET else None,
+        _first_text(attrs, _MAX_PROVIDER, _PROVIDER_KEYS) if present & _PROVIDER_SET else None,
         input_json,
         output_json,
-        _first_count(attrs, _PROMPT_KEYS),
-        _first_count(attrs, _COMPLETION_KEYS),
-        _first_count(attrs, _CACHED_KEYS),
-        _first_count(attrs, _REASONING_KEYS),
+        _first_count(attrs, _PROMPT_KEYS) if present & _PROMPT_SET else None,
+        _first_count(attrs, _COMPLETION_KEYS) if present & _COMPLETION_SET else None,
+        _first_count(attrs, _CACHED_KEYS) if present & _CACHED_SET else None,
+        _first_count(attrs, _REASONING_KEYS) if present & _REASONING_SET else None,
         cost,
-        _first_text(attrs, _MAX_NAME, _AGENT_KEYS),
-        _first_text(attrs, _MAX_NAME, _SESSION_KEYS),
+        _first_text(attrs, _MAX_NAME, _AGENT_KEYS) if present & _AGENT_SET else None,
+        _first_text(attrs, _MAX_NAME, _SESSION_KEYS) if present & _SESSION_SET else None,
         _error_type(span) if status == "error" else None,
         canonical_json(attrs),
         canonical_json([_event(e) for e in span.events]) if span.events else "[]",
