@@ -221,3 +221,31 @@ def test_a_taken_port_is_a_clear_error(sqlite_store: Store) -> None:
                 await second.start()
 
     asyncio.run(main())
+
+
+def test_large_requests_are_prepared_in_worker_processes(sqlite_store: Store) -> None:
+    """Bodies past pool.MIN_POOLED_BYTES are decoded and normalised in the ingest
+    pool's worker processes; what is stored is the same, rejections included."""
+    from countersign.traces.pool import MIN_POOLED_BYTES, IngestPool
+
+    spans = [span(f"{i + 1:016x}", attributes=[attr("input.value", {"stringValue": "x" * 200})])
+             for i in range(600)]
+    spans[77]["spanId"] = "abcd"
+    raw = body(*spans)
+    assert len(raw) > MIN_POOLED_BYTES
+    pool = IngestPool(workers=1)
+
+    async def scenario(receiver: OtlpReceiver, client: httpx.AsyncClient) -> None:
+        response = await client.post(receiver.url, content=to_protobuf(json.loads(raw)),
+                                     headers=PROTOBUF)
+        assert response.status_code == 200
+        partial = ExportTraceServiceResponse.FromString(response.content).partial_success
+        assert partial.rejected_spans == 1 and "spans[77]" in partial.error_message
+        await stored(receiver, 599)
+        assert pool._executor is not None  # a worker process did the work
+
+    try:
+        run(sqlite_store, scenario, pool=pool)
+    finally:
+        pool.shutdown()
+    assert len(TraceService(sqlite_store).run_spans(TRACE)) == 599
