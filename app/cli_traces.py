@@ -106,6 +106,8 @@ def import_files(store: Store, files: list[Path], *, source: str, as_json: bool 
 
     service = TraceService(store)
     pool = shared_pool()
+    if any(_is_large(path) for path in files):
+        pool.start()  # the workers start while the first file is read and cut up
     progress = ProgressLine(sys.stderr)
     total = IngestResult()
     failed: list[str] = []
@@ -132,6 +134,15 @@ def import_files(store: Store, files: list[Path], *, source: str, as_json: bool 
     if failed or (total.rejected and not total.added and not total.duplicates):
         return EXIT_REFUSED
     return 0
+
+
+def _is_large(path: Path) -> bool:
+    from .traces.pool import MIN_POOLED_BYTES
+
+    try:
+        return path.stat().st_size >= MIN_POOLED_BYTES
+    except OSError:
+        return False
 
 
 def _print_summary(total: IngestResult, failed: list[str], files: int, elapsed: float,

@@ -66,7 +66,11 @@ class IngestPool:
         """Start the workers now rather than on the first body (they take a few
         hundred milliseconds to import)."""
         if self.enabled:
-            self._get().submit(int)
+            executor = self._get()
+            # One task per worker: the executor spawns a process per task submitted
+            # while none is idle, so all of them start now.
+            for _ in range(self.workers):
+                executor.submit(int)
 
     def shutdown(self) -> None:
         with self._lock:
