@@ -155,7 +155,11 @@ class TraceService:
             try:
                 prepared = future.result()
             except OtlpDecodeError as exc:
-                where = f"line {origin.line}" if origin.line is not None else "request"
+                # A JSON Lines line that is no request; a cut piece only by a bug, but
+                # then it is named too and the others are still imported.
+                where = f"line {origin.line}" if origin.line is not None else (
+                    f"resourceSpans[{origin.resource}].scopeSpans[{origin.scope}] from "
+                    f"spans[{origin.first_span}]")
                 unreadable.append(f"{prefix}{where}: request: {exc}")
             else:
                 written = self.ingest_values(prepared.rows, source=source)

@@ -15,13 +15,10 @@ from google.protobuf.message import DecodeError  # type: ignore[import-untyped, 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from .integrity import check_batch
-from .otlp import _gunzip, decode_export_request, decode_json
+from .otlp import JSON, PROTOBUF, _gunzip, decode_export_request, decode_json
 from .otlp_typed import PIECE_MEDIA, encode_piece, parse_typed
 from .prepare import Origin, paused_gc
 from .raw import DecodeProblem, DecodeResult, OtlpDecodeError
-
-JSON = "application/json"
-PROTOBUF = "application/x-protobuf"
 
 #: The largest file (after gunzip) read into memory at once.
 MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024

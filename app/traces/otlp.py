@@ -35,8 +35,14 @@ from .raw import (
     describe,
 )
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "OtlpDecodeError", "decode_export_request", "decode_json"]
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES", "JSON", "PROTOBUF", "OtlpDecodeError", "decode_export_request",
+    "decode_json",
+]
 
+#: The two OTLP/HTTP media types.
+JSON = "application/json"
+PROTOBUF = "application/x-protobuf"
 #: The largest (decompressed) body accepted; a gzip bomb stops here.
 DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -60,9 +66,9 @@ def decode_export_request(
     if len(data) > max_body_bytes:
         raise OtlpDecodeError(f"body is larger than {max_body_bytes} bytes")
     media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media == "application/json":
+    if media == JSON:
         result = decode_json(data)
-    elif media in ("application/x-protobuf", "application/protobuf"):
+    elif media in (PROTOBUF, "application/protobuf"):
         result = decode_protobuf(data)
     elif data.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"{"):
         try:

@@ -37,7 +37,7 @@ from ..services.traces import TraceService
 from ..store.engine import Store, StoreError
 from .ingest import BATCH_SPANS
 from .normalize import SpanValues
-from .otlp import OtlpDecodeError
+from .otlp import JSON, PROTOBUF, OtlpDecodeError
 from .pool import IngestPool, shared_pool
 
 log = logging.getLogger("countersign.traces.receiver")
@@ -47,12 +47,11 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-JSON = "application/json"
-PROTOBUF = "application/x-protobuf"
 _MEDIA = {JSON: JSON, PROTOBUF: PROTOBUF, "application/protobuf": PROTOBUF}
 DEFAULT_PORT = 4318
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_QUEUED_SPANS = 200_000
+DEFAULT_MAX_PREPARING_BYTES = 128 * 1024 * 1024
 #: How many rejection reasons the response's errorMessage spells out.
 _REASONS_SHOWN = 20
 # google.rpc.Code values used in error bodies.
@@ -106,6 +105,7 @@ class OtlpReceiver:
         source: str = "otlp",
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_queued_spans: int = DEFAULT_MAX_QUEUED_SPANS,
+        max_preparing_bytes: int = DEFAULT_MAX_PREPARING_BYTES,
         batch_spans: int = BATCH_SPANS,
         retry_after_s: int = 1,
         pool: IngestPool | None = None,
@@ -119,11 +119,14 @@ class OtlpReceiver:
         #: A gzip body may inflate this far (a gzip bomb stops here).
         self.max_inflated_bytes = max(max_body_bytes * 8, 64 * 1024 * 1024)
         self.max_queued_spans = max_queued_spans
+        #: Request bytes being decoded at once, at most (past it: 429).
+        self.max_preparing_bytes = max_preparing_bytes
         self.batch_spans = batch_spans
         self.retry_after_s = retry_after_s
         self.stats = ReceiverStats()
         self._queue: asyncio.Queue[list[SpanValues]] = asyncio.Queue()
         self._queued_spans = 0
+        self._preparing_bytes = 0
         self._store_failing = False
         self._closing = False
         self._server: _QuietServer | None = None
@@ -270,10 +273,20 @@ class OtlpReceiver:
                            f"unsupported content encoding {encoding!r}; send gzip or none")
         self._check_capacity(0)
         body = await _read_body(receive, headers, self.max_body_bytes)
+        # Bodies waiting for a decoder are bounded too: a flood of large requests
+        # must not pile up in memory ahead of the queue (one body is always taken).
+        preparing = self._preparing_bytes
+        if preparing and preparing + len(body) > self.max_preparing_bytes:
+            raise _Refused(429, _RESOURCE_EXHAUSTED,
+                           f"decoders busy ({preparing} bytes waiting); retry later",
+                           self.retry_after_s)
+        self._preparing_bytes += len(body)
         try:
             prepared = await self.pool.prepare(body, media, self.max_inflated_bytes)
         except OtlpDecodeError as exc:
             raise _Refused(400, _INVALID_ARGUMENT, f"not an OTLP trace request: {exc}") from None
+        finally:
+            self._preparing_bytes -= len(body)
         rows, rejected = prepared.rows, prepared.rejections
         self._check_capacity(len(rows))
         self._queued_spans += len(rows)

@@ -19,6 +19,8 @@ from countersign.cli import main
 from countersign.services.traces import TraceService
 from countersign.store.engine import Store, StoreError
 from countersign.traces.dto import IngestResult
+from countersign.traces.pool import IngestPool
+from countersign.traces.prepare import Prepared, prepare_request
 
 from . import TRACE, attr, body, span, to_protobuf
 from .test_receiver import receiving, stored
@@ -163,9 +165,9 @@ class SlowService(TraceService):
         self.delay = delay
         self.gate = threading.Event()
 
-    def ingest(self, spans: Any, *, source: str, progress: Any = None) -> IngestResult:
+    def ingest_values(self, rows: Any, *, source: str) -> IngestResult:
         self.gate.wait(self.delay)
-        return super().ingest(spans, source=source)
+        return super().ingest_values(rows, source=source)
 
 
 def test_a_flood_gets_429_with_retry_after_and_a_bounded_queue(sqlite_store: Store) -> None:
@@ -244,3 +246,40 @@ def test_an_unavailable_store_answers_503_and_keeps_the_batch(sqlite_store: Stor
     assert [s.span_id for s in TraceService(sqlite_store).run_spans(TRACE)] == [
         "f000000000000001"]
 
+
+
+class StalledPool(IngestPool):
+    """Decoders that hold every body until released: requests pile up before the queue."""
+
+    def __init__(self) -> None:
+        super().__init__(workers=0)
+        self.release = asyncio.Event()
+
+    async def prepare(self, body: bytes, content_type: str | None = None,
+                      max_body_bytes: int = 0) -> Prepared:
+        await self.release.wait()
+        return prepare_request(body, content_type)
+
+
+def test_bodies_waiting_for_a_decoder_are_bounded(sqlite_store: Store) -> None:
+    pool = StalledPool()
+    requests = [body(span(f"{n:016x}")) for n in range(1, 9)]
+    bound = 3 * len(requests[0])
+
+    async def main_() -> None:
+        async with receiving(sqlite_store, pool=pool, max_preparing_bytes=bound) as receiver, \
+                httpx.AsyncClient() as client:
+            headers = {"content-type": "application/json"}
+            sending = [asyncio.create_task(client.post(receiver.url, content=r, headers=headers))
+                       for r in requests]
+            await asyncio.sleep(0.5)  # every request has arrived; three are being decoded
+            refused = [task.result() for task in sending if task.done()]
+            assert [r.status_code for r in refused] == [429] * 5
+            assert "decoders busy" in refused[0].json()["message"]
+            assert refused[0].headers["retry-after"] == "1"
+            pool.release.set()
+            codes = [r.status_code for r in await asyncio.gather(*sending)]
+            assert codes.count(200) == 3
+            await stored(receiver, 3)
+
+    asyncio.run(main_())
