@@ -22,7 +22,7 @@ from ..domain import ActionState, SpanKind, SpanRecord
 from ..store.engine import Store
 from ..store.models import ActionRow, AgentRow, RunRow, SpanRow
 from ..traces.dto import IngestResult, RunQuery, RunSummary
-from ..traces.files import decode_data, read_file, split_file
+from ..traces.files import MAX_FILE_BYTES, decode_data, read_file, split_file
 from ..traces.ingest import BATCH_SPANS, write_spans, write_values
 from ..traces.normalize import SpanValues, normalize_values
 from ..traces.pool import IngestPool
@@ -151,7 +151,7 @@ class TraceService:
         unreadable: list[str] = []
         done = 0
         pending = ((p.body, p.content_type, p.origin) for p in pieces.pieces)
-        for origin, future in pool.map_ordered(pending):
+        for origin, future in pool.map_ordered(pending, max_body_bytes=MAX_FILE_BYTES):
             try:
                 prepared = future.result()
             except OtlpDecodeError as exc:

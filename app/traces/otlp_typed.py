@@ -101,11 +101,6 @@ class _Request(msgspec.Struct, gc=False):
 
 
 _DECODER = msgspec.json.Decoder(_Request)
-#: A piece of a file travels to an ingest worker as these structs in msgpack: cheaper
-#: to write and to read than JSON, and already known to be well-formed.
-PIECE_MEDIA = "application/vnd.countersign.otlp-piece+msgpack"
-_PIECE_ENCODER = msgspec.msgpack.Encoder()
-_PIECE_DECODER = msgspec.msgpack.Decoder(_Request)
 _to_builtins = msgspec.to_builtins
 
 
@@ -119,25 +114,12 @@ def parse_typed(data: bytes) -> _Request | None:
         return None
 
 
-def encode_piece(resource_spans: _ResourceSpans, scope_spans: _ScopeSpans,
-                 spans: list[_Span]) -> bytes:
-    """A request of ``spans`` only, under their resource and scope (a file's piece),
-    for `decode_piece` (content type `PIECE_MEDIA`)."""
-    scope = _ScopeSpans(scope_spans.scope, spans)
-    return _PIECE_ENCODER.encode(_Request([_ResourceSpans(resource_spans.resource, [scope])]))
-
-
 def decode_typed(data: bytes) -> DecodeResult | None:
     """The request decoded, or None when the lenient decoder must read it."""
     request = parse_typed(data)
     if request is None or request.resourceSpans is None:
         return None  # empty, or not a trace request: the lenient decoder says which
     return _walk(request)
-
-
-def decode_piece(data: bytes) -> DecodeResult:
-    """A piece made by `encode_piece`, decoded (without the batch checks)."""
-    return _walk(_PIECE_DECODER.decode(data))
 
 
 def _walk(request: _Request) -> DecodeResult:

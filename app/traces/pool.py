@@ -143,7 +143,11 @@ class IngestPool:
         return await asyncio.wrap_future(self.submit(body, content_type, max_body_bytes))
 
     def map_ordered(
-        self, jobs: Iterable[tuple[bytes, str | None, Origin]], *, ahead: int | None = None
+        self,
+        jobs: Iterable[tuple[bytes, str | None, Origin]],
+        *,
+        ahead: int | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> Iterator[tuple[Origin, Future[Prepared]]]:
         """Submit ``jobs`` (body, content type, origin) keeping ``ahead`` in flight, and
         yield each origin with its future, in submission order. Memory stays bounded by
@@ -151,7 +155,7 @@ class IngestPool:
         window: deque[tuple[Origin, Future[Prepared]]] = deque()
         limit = ahead or 2 * max(1, self.workers)
         for body, content_type, origin in jobs:
-            future = self.submit(body, content_type, DEFAULT_MAX_BODY_BYTES, origin)
+            future = self.submit(body, content_type, max_body_bytes, origin)
             window.append((origin, future))
             if len(window) >= limit:
                 yield window.popleft()

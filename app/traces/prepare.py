@@ -14,10 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .integrity import check_batch
 from .normalize import SpanValues, normalize_values
 from .otlp import DEFAULT_MAX_BODY_BYTES, decode_export_request
-from .otlp_typed import PIECE_MEDIA, decode_piece
 from .raw import DecodeProblem
 
 
@@ -76,11 +74,7 @@ def prepare_request(
     `OtlpDecodeError` when the body is not a trace request at all."""
     origin = origin or Origin()
     with paused_gc():
-        if content_type == PIECE_MEDIA:  # a piece of a file, cut by files.split_file
-            decoded = decode_piece(body)
-            check_batch(decoded)
-        else:
-            decoded = decode_export_request(body, content_type, max_body_bytes=max_body_bytes)
+        decoded = decode_export_request(body, content_type, max_body_bytes=max_body_bytes)
         return Prepared(
             rows=[normalize_values(span) for span in decoded.spans],
             rejections=[origin.place(problem) for problem in decoded.rejections],

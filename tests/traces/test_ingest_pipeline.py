@@ -5,6 +5,7 @@ when a worker dies."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from countersign.services.traces import TraceService
 from countersign.store.engine import Store
-from countersign.traces import otlp
+from countersign.traces import files, otlp
 from countersign.traces.dto import RunQuery
 from countersign.traces.files import decode_file, split_file
 from countersign.traces.otlp import decode_export_request
@@ -138,6 +139,41 @@ def test_a_file_in_pieces_imports_as_the_file_decoded_whole(
     assert "spans[171]" in result.rejected[0] and "spanId" in result.rejected[0]
     assert seen[-1] == (229, 230, "spans") and len(seen) == 5
     assert service.count_runs(RunQuery()) == len({s.trace_id for s in whole.spans})
+
+
+def test_a_span_only_the_lenient_decoder_reads_does_not_stop_the_cut(
+    tmp_path: Path, sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Invalid UTF-8 and an explicit null value in two spans of one JSON file: the
+    file is still cut (only those spans' pieces go the lenient way, in the workers), and
+    pieces cut by size as well as by count give what the file decoded whole gives."""
+    doc = big_request(120, bad_at=77)
+    spans = doc["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    spans[10]["name"] = "MARK lone"
+    spans[95]["attributes"] = [{"key": "k", "value": None}]
+    spans[60]["attributes"] = [attr("big", "x" * 40_000)]
+    path = tmp_path / "odd.json"
+    path.write_bytes(json.dumps(doc).encode().replace(b"MARK", b"\xff\xfe"))
+    monkeypatch.setattr(files, "MAX_PIECE_BYTES", 60_000)
+    pieces = split_file(path.read_bytes(), max_spans=50)
+    assert pieces is not None
+    # By count (50), and short of it around the 40 KB span, by size.
+    cut = list(pieces.pieces)
+    counts = [p.spans for p in cut]
+    assert counts[0] == 50 and max(counts) == 50 and sum(counts) == 120 and len(counts) > 3
+
+    whole = decode_file(path)
+    # Span for span what the whole file decodes to, resource and scope included.
+    in_pieces = [dataclasses.replace(s, path="") for p in cut
+                 for s in decode_export_request(p.body, p.content_type).spans]
+    assert in_pieces == [dataclasses.replace(s, path="") for s in whole.spans]
+    assert in_pieces[0].resource_attributes["service.name"] == "travel-desk"
+    assert whole.warnings  # the bytes were repaired, visibly
+    result = TraceService(sqlite_store, batch_spans=50).ingest_file(
+        path, source="file", pool=IngestPool(workers=0))
+    assert result.added == len(whole.spans) == 119
+    assert result.rejected == [f"{path}: {problem}" for problem in whole.rejections]
+    assert result.warnings == [f"{path}: {problem}" for problem in whole.warnings]
 
 
 def test_json_lines_are_pieces_and_a_bad_line_is_named(tmp_path: Path, sqlite_store: Store) -> None:
