@@ -56,6 +56,7 @@ class IngestPool:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers() if workers is None else workers
         self._executor: ProcessPoolExecutor | None = None
+        self._warming: list[Future[int]] = []
         self._lock = threading.Lock()
 
     @property
@@ -63,14 +64,23 @@ class IngestPool:
         return self.workers > 0
 
     def start(self) -> None:
-        """Start the workers now rather than on the first body (they take a few
-        hundred milliseconds to import)."""
+        """Start the workers now, and have them import the decoders, rather than on
+        the first body (that takes each a few hundred milliseconds of CPU)."""
         if self.enabled:
             executor = self._get()
             # One task per worker: the executor spawns a process per task submitted
-            # while none is idle, so all of them start now.
-            for _ in range(self.workers):
-                executor.submit(int)
+            # while none is idle, so all of them start now. Unpickling the task
+            # imports this module, and with it the decoders and the normaliser.
+            with self._lock:
+                self._warming = [executor.submit(_ready) for _ in range(self.workers)]
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Block until every worker `start` began has imported what it needs (for
+        measuring a running receiver's rate without its start-up)."""
+        with self._lock:
+            warming = list(self._warming)
+        for future in warming:
+            future.result(timeout)
 
     def shutdown(self) -> None:
         with self._lock:
@@ -161,6 +171,10 @@ class IngestPool:
                 yield window.popleft()
         while window:
             yield window.popleft()
+
+
+def _ready() -> int:
+    return os.getpid()
 
 
 def _done(args: tuple[Any, ...]) -> Future[Prepared]:
