@@ -9,6 +9,11 @@
     url = "http://127.0.0.1:2024"
     api_key = "keyring:prod-agents"   # a reference, never the key itself
 
+    [receiver]                    # optional: the console's own OTLP/HTTP receiver
+    enabled = true                # listen while the console runs (default: off;
+    host = "127.0.0.1"            #   `countersign worker` listens unless --no-otlp)
+    port = 4318
+
 Every key of a ``[[sources]]`` table other than ``name`` and ``plugin`` is the
 plugin's own configuration, validated by the plugin's schema.
 """
@@ -38,11 +43,23 @@ class SourceConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
+class ReceiverConfig(BaseModel):
+    """Whether the GUI receives OTLP traces itself, and where it listens (loopback by
+    default: anything else exposes the store to the network)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=4318, ge=1, le=65535)
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     store: str | None = None
     reviewer: str | None = None
+    receiver: ReceiverConfig = Field(default_factory=ReceiverConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @field_validator("sources")

@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .config import Config, SourceConfig
+from .config import Config, ReceiverConfig, SourceConfig
 
 _BARE_KEY = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
@@ -69,6 +69,8 @@ def _plain(config: Config) -> dict[str, Any]:
         sources.append(table)
     if sources:
         data["sources"] = sources
+    if config.receiver != ReceiverConfig():
+        data["receiver"] = config.receiver.model_dump()
     return data
 
 
@@ -80,6 +82,9 @@ def dump_config(config: Config) -> str:
     for key in ("store", "reviewer"):
         if key in data:
             lines.append(f"{key} = {_value(data[key], key)}")
+    if "receiver" in data:
+        lines += ["", "[receiver]"]
+        lines += [f"{k} = {_value(v, f'receiver.{k}')}" for k, v in data["receiver"].items()]
     for i, table in enumerate(data.get("sources", [])):
         lines += ["", "[[sources]]"]
         lines += [f"{_key(k)} = {_value(v, f'sources[{i}].{k}')}" for k, v in table.items()]
@@ -117,6 +122,11 @@ def with_source(config: Config, source: SourceConfig, replacing: str | None = No
         sources.append(source)
     return Config.model_validate({**config.model_dump(exclude={"sources"}),
                                   "sources": [s.model_dump() for s in sources]})
+
+
+def with_receiver(config: Config, receiver: ReceiverConfig) -> Config:
+    """``config`` with the console's receiver settings replaced."""
+    return config.model_copy(update={"receiver": receiver})
 
 
 def without_source(config: Config, name: str) -> Config:

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from countersign.config import Config, SourceConfig, load_config
+from countersign.config import Config, ConfigError, ReceiverConfig, SourceConfig, load_config
 from countersign.config_writer import (
     ConfigWriteError,
     dump_config,
     save_config,
+    with_receiver,
     with_source,
     without_source,
 )
@@ -37,3 +38,17 @@ def test_unwritable_values_are_refused() -> None:
         {"name": "x", "plugin": "p", "ratio": float("nan")}))
     with pytest.raises(ConfigWriteError, match="ratio"):
         dump_config(config)
+
+
+def test_receiver_settings_round_trip_and_bad_ones_name_the_key(tmp_path: Path) -> None:
+    config = with_receiver(Config(reviewer="ann"),
+                           ReceiverConfig(enabled=True, host="::1", port=4319))
+    config = with_source(config, SourceConfig(name="prod", plugin="langgraph"))
+    path = tmp_path / "config.toml"
+    save_config(path, config)
+    assert load_config(path) == config
+    # The default receiver is not written at all.
+    assert "[receiver]" not in dump_config(Config(reviewer="ann"))
+    path.write_text("[receiver]\nenabled = true\nport = 70000\n")
+    with pytest.raises(ConfigError, match=r"receiver\.port"):
+        load_config(path)

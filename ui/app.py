@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from .async_work import BackgroundWork
     from .main_window import MainWindow
+    from .receiver import ConsoleReceiver
 
 log = logging.getLogger("countersign.ui")
 
@@ -94,6 +95,7 @@ class ConsoleSession:
         self.work = work
         self.runtime: Runtime | None = None
         self.store: Store | None = None
+        self.receiver: ConsoleReceiver | None = None
 
     async def run(self) -> int:
         closed = asyncio.Event()
@@ -121,6 +123,7 @@ class ConsoleSession:
         if not sources:
             self.window.set_sources_none()
         await self._start_runtime(self.store, sources)
+        await self._start_receiver(self.store, config)
         if not self.window.isVisible():
             closed.set()
         await closed.wait()
@@ -159,9 +162,21 @@ class ConsoleSession:
         for health in self.runtime.health.values():
             self.window.set_source_health(health)
 
+    async def _start_receiver(self, store: Store, config: Any) -> None:
+        from .receiver import ConsoleReceiver
+
+        self.receiver = ConsoleReceiver(store, self.window)
+        self.window.attach_receiver(self.receiver)
+        await self.receiver.apply(config.receiver)
+        if self.receiver.error:
+            self.window.show_error(self.receiver.error)
+
     async def stop(self) -> None:
-        """Stop the runtime (sources get 5 s each), cancel our tasks, close the store."""
+        """Stop the receiver (storing what it accepted) and the runtime (sources get 5 s
+        each), cancel our tasks, close the store."""
         self.window.shutdown()
+        if self.receiver is not None:
+            await self.receiver.stop()
         if self.runtime is not None:
             try:
                 await asyncio.wait_for(self.runtime.stop(), timeout=10)

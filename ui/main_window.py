@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from countersign.store.engine import Store
 
     from .async_work import BackgroundWork
+    from .receiver import ConsoleReceiver
 
 DEFAULT_SIZE = QSize(1440, 900)
 _ERROR_STYLE = "color:#b91c1c;"
@@ -96,6 +97,11 @@ class MainWindow(QMainWindow):
         #: runtime, which the Connections dialog edits and reads health from.
         self.config_path: Path | None = None
         self.runtime: Runtime | None = None
+        #: The console's own OTLP receiver (set by the session once the store is open).
+        self.receiver: ConsoleReceiver | None = None
+        self._receiver_timer = QTimer(self)
+        self._receiver_timer.setInterval(1000)
+        self._receiver_timer.timeout.connect(self._receiver_changed)
 
     # -- workspaces --------------------------------------------------------------------
 
@@ -140,6 +146,25 @@ class MainWindow(QMainWindow):
         self.health_label.setText(" · ".join(self._health.values()))
         self.health_label.setToolTip("\n".join(f"{name}: {text}" for name in self._health))
 
+    def attach_receiver(self, receiver: ConsoleReceiver) -> None:
+        """Show the console's OTLP receiver in the status bar (counts once a second)."""
+        self.receiver = receiver
+        receiver.changed.connect(self._receiver_changed)
+        self._receiver_changed()
+
+    def _receiver_changed(self) -> None:
+        if self.receiver is None:
+            return
+        text, tip = self.receiver.summary()
+        self.receiver_label.setText(text)
+        self.receiver_label.setToolTip(tip)
+        self.receiver_label.setVisible(bool(text))
+        self.receiver_label.setStyleSheet(_ERROR_STYLE if self.receiver.error else "")
+        if self.receiver.url is not None:
+            self._receiver_timer.start()
+        else:
+            self._receiver_timer.stop()
+
     def set_sources_none(self) -> None:
         self.health_label.setText("no sources (gate SDK and CLI only)")
 
@@ -160,10 +185,12 @@ class MainWindow(QMainWindow):
         self.pending_label = _status_label("pendingCount", "Pending actions in the store")
         self.pending_label.setText("…")
         self.health_label = _status_label("sourceHealth", "Sources and their status")
+        self.receiver_label = _status_label("otlpReceiver", "The console's OTLP receiver")
+        self.receiver_label.hide()
         self.store_label = _status_label("storeUrl", "The store this console reads")
         self.store_label.setText("opening the store…")
         for label in (self.error_label, self.pending_label, self.health_label,
-                      self.store_label):
+                      self.receiver_label, self.store_label):
             bar.addPermanentWidget(label)
 
     def _pending_changed(self, total: int) -> None:
@@ -174,7 +201,7 @@ class MainWindow(QMainWindow):
     def show_connections(self) -> None:
         from .connections import open_connections_dialog
 
-        open_connections_dialog(self, self.config_path, self.runtime)
+        open_connections_dialog(self, self.config_path, self.runtime, self.receiver)
 
     def show_shortcuts(self) -> None:
         dialog = ShortcutsDialog(self.commands, self)
@@ -202,6 +229,7 @@ class MainWindow(QMainWindow):
         """Stop the feed and the stall monitor (idempotent)."""
         self.queue.shutdown()
         self.stall_monitor.stop()
+        self._receiver_timer.stop()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

@@ -145,7 +145,9 @@ class OtlpReceiver:
 
     async def start(self) -> None:
         """Listen and serve on the running loop; raises `ReceiverError` if it cannot."""
-        sock = _listen(self.host, self.port)
+        # Off the loop: resolving a host name can take seconds (and the loop may be
+        # the GUI's).
+        sock = await asyncio.to_thread(_listen, self.host, self.port)
         self.port = sock.getsockname()[1]
         self.pool.start()
         config = uvicorn.Config(

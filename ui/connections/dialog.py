@@ -1,11 +1,13 @@
-"""The Connections dialog: the configured sources, their health, and editing them.
+"""The Connections dialog: the configured sources, their health, and editing them; and
+the console's own OTLP receiver (on or off, host and port, and what it is doing).
 
 Lists the ``[[sources]]`` of the configuration file with what the running runtime
 knows (status, last error, last sync). Add / Edit open `SourceForm`; Remove drops the
 source (and its keyring entry); Test builds the source and runs its connection check
 as a task on the qasync loop, so the window never waits on the network. Save writes
-the TOML file (countersign.config_writer); a running console picks the change up on
-its next start. Server errors are untrusted text: shown as plain text only.
+the TOML file (countersign.config_writer); a running console picks source changes up
+on its next start, and receiver changes at once. Server errors are untrusted text:
+shown as plain text only.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QDialog,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QPushButton,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -31,14 +37,22 @@ from PySide6.QtWidgets import (
 )
 
 from countersign import secrets
-from countersign.config import Config, ConfigError, SourceConfig, load_config
-from countersign.config_writer import ConfigWriteError, save_config, with_source, without_source
+from countersign.config import Config, ConfigError, ReceiverConfig, SourceConfig, load_config
+from countersign.config_writer import (
+    ConfigWriteError,
+    save_config,
+    with_receiver,
+    with_source,
+    without_source,
+)
 from countersign.text import one_line
 
 from .form import SourceForm
 
 if TYPE_CHECKING:
     from countersign.runtime import Runtime
+
+    from ..receiver import ConsoleReceiver
 
 COLUMNS = ("Name", "Plugin", "Where", "Status", "Last sync", "Last error")
 
@@ -58,13 +72,15 @@ class ConnectionsDialog(QDialog):
     tested = Signal(str, bool, str)
 
     def __init__(self, parent: QWidget | None, config_path: Path,
-                 runtime: Runtime | None = None) -> None:
+                 runtime: Runtime | None = None,
+                 receiver: ConsoleReceiver | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Connections")
         self.setObjectName("connectionsDialog")
-        self.resize(900, 380)
+        self.resize(900, 480)
         self.config_path = config_path
         self.runtime = runtime
+        self.receiver = receiver
         self._tasks: set[asyncio.Task[Any]] = set()
         self._tests: dict[str, str] = {}
         self._orphaned: set[str] = set()
@@ -91,6 +107,7 @@ class ConnectionsDialog(QDialog):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.doubleClicked.connect(lambda _index: self.edit_selected())
         layout.addWidget(self.table)
+        layout.addWidget(self._build_receiver_box())
         self.status = QLabel(problem or f"Configuration file: {config_path}")
         self.status.setObjectName("connectionsStatus")
         self.status.setTextFormat(Qt.TextFormat.PlainText)
@@ -144,6 +161,92 @@ class ConnectionsDialog(QDialog):
                 self.table.setItem(row, col, item)
             if source.name == selected:
                 self.table.selectRow(row)
+        if hasattr(self, "receive_state"):
+            self._show_receiver_state()
+
+    # -- the console's receiver --------------------------------------------------------
+
+    def _build_receiver_box(self) -> QGroupBox:
+        box = QGroupBox("OpenTelemetry traces received by this console")
+        box.setObjectName("receiverBox")
+        settings = self.config.receiver
+        self.receive_check = QCheckBox("Receive OTLP/HTTP traces (POST /v1/traces)")
+        self.receive_check.setObjectName("receiveCheck")
+        self.receive_check.setChecked(settings.enabled)
+        self.receive_check.setToolTip(
+            "Agents in any language send traces here with the OTLP/HTTP exporter; "
+            "`countersign worker` runs a receiver of its own")
+        self.receive_host = QLineEdit(settings.host)
+        self.receive_host.setObjectName("receiveHost")
+        self.receive_host.setToolTip("127.0.0.1 keeps it on this machine; any other address "
+                                     "lets the network write to the store")
+        self.receive_port = QSpinBox()
+        self.receive_port.setObjectName("receivePort")
+        self.receive_port.setRange(1, 65535)
+        self.receive_port.setValue(settings.port)
+        self.receive_state = QLabel()
+        self.receive_state.setObjectName("receiveState")
+        self.receive_state.setTextFormat(Qt.TextFormat.PlainText)
+        self.receive_state.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.receive_check, 1)
+        row.addWidget(QLabel("Host"))
+        row.addWidget(self.receive_host)
+        row.addWidget(QLabel("Port"))
+        row.addWidget(self.receive_port)
+        column = QVBoxLayout(box)
+        column.addLayout(row)
+        column.addWidget(self.receive_state)
+        self.receive_check.toggled.connect(self._receiver_edited)
+        self.receive_host.textEdited.connect(self._receiver_edited)
+        self.receive_port.valueChanged.connect(self._receiver_edited)
+        self._receiver_edited()
+        self.dirty = False
+        return box
+
+    def receiver_settings(self) -> ReceiverConfig | None:
+        """The receiver settings as edited, or None (with the reason shown) if invalid."""
+        host = self.receive_host.text().strip()
+        if not host:
+            return None
+        return ReceiverConfig(enabled=self.receive_check.isChecked(), host=host,
+                              port=self.receive_port.value())
+
+    def _receiver_edited(self) -> None:
+        enabled = self.receive_check.isChecked()
+        self.receive_host.setEnabled(enabled)
+        self.receive_port.setEnabled(enabled)
+        settings = self.receiver_settings()
+        if settings is not None and settings != self.config.receiver:
+            self.config = with_receiver(self.config, settings)
+            self.dirty = True
+        self._show_receiver_state()
+
+    def _show_receiver_state(self) -> None:
+        settings = self.receiver_settings()
+        running = self.receiver.url if self.receiver is not None else None
+        if settings is None:
+            text = "Enter the host to listen on (127.0.0.1: this machine only)."
+        elif self.receiver is None:
+            text = "Saved settings take effect when the console next starts."
+        elif settings != self.receiver.settings:
+            text = "Save to apply: the receiver restarts with these settings."
+        elif running is not None:
+            text = self.receiver.summary()[1].replace("\n", " · ")
+        elif self.receiver.error:
+            text = f"Not running: {self.receiver.error}"
+        else:
+            text = "Not running."
+        self.receive_state.setText(text)
+
+    def _apply_receiver(self) -> None:
+        if self.receiver is None:
+            return
+        receiver = self.receiver
+        task = asyncio.get_event_loop().create_task(receiver.apply(self.config.receiver))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _task: self._show_receiver_state())
 
     # -- editing ---------------------------------------------------------------------
 
@@ -203,6 +306,7 @@ class ConnectionsDialog(QDialog):
         self.dirty = False
         self.status.setText(f"Saved to {self.config_path}; running sources change on the "
                             f"next start")
+        self._apply_receiver()
         self.saved.emit(self.config_path)
         return True
 
@@ -239,7 +343,7 @@ class ConnectionsDialog(QDialog):
 
     def closeEvent(self, event: Any) -> None:
         if self.dirty and QMessageBox.question(
-                self, "Connections", "Save the changed sources?",
+                self, "Connections", "Save the changed connections?",
                 QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard,
         ) == QMessageBox.StandardButton.Save and not self.save():
             event.ignore()
@@ -251,12 +355,13 @@ class ConnectionsDialog(QDialog):
 
 
 def open_connections_dialog(parent: QWidget | None, config_path: Path | None,
-                            runtime: Runtime | None = None) -> ConnectionsDialog:
+                            runtime: Runtime | None = None,
+                            receiver: ConsoleReceiver | None = None) -> ConnectionsDialog:
     """Open the dialog (window-modal, non-blocking) on ``config_path`` (default: the
     user's configuration file) and return it."""
     from countersign.config import default_config_path
 
-    dialog = ConnectionsDialog(parent, config_path or default_config_path(), runtime)
+    dialog = ConnectionsDialog(parent, config_path or default_config_path(), runtime, receiver)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()
     return dialog
