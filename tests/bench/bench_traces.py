@@ -1,5 +1,6 @@
 """The trace feed: ingest throughput (OTLP file import through the import-otlp code path;
-the OTLP/HTTP receiver under concurrent protobuf posts), opening a 10,000-span run
+the OTLP/HTTP receiver under concurrent protobuf posts, in the worker's setting and
+inside the GUI with its frame lateness), opening a 10,000-span run
 (``TraceService.run_spans``), and Traces filters over 1,000,000 spans (50,000 runs).
 
 Ingest uses the ingest pool as the program does (one worker process per core up to
@@ -19,6 +20,7 @@ import hashlib
 import io
 import json
 import random
+import socket
 import statistics
 import tempfile
 import time
@@ -27,6 +29,7 @@ from typing import Any
 
 from countersign.domain import SpanKind, SpanRecord
 from countersign.traces.dto import RunQuery
+from countersign.traces.pool import shared_pool
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "otlp"
 CACHE = Path.home() / ".cache" / "countersign-bench"
@@ -168,6 +171,70 @@ def bench_receiver(tmp: Path, spans: int = 50_000, per_request: int = 512,
     print(f"receiver: {len(all_spans):,} spans in {len(bodies)} protobuf posts "
           f"({concurrency} concurrent) stored in {elapsed:.2f} s")
     return {"receiver_spans_per_s": len(all_spans) / elapsed}
+
+
+def bench_console_receiver(tmp: Path, spans: int = 50_000) -> dict[str, float]:
+    """The receiver inside the GUI (the ``[receiver]`` setting): the same posts, with
+    the real main window open, and how late its frames came meanwhile."""
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from countersign.config import ReceiverConfig
+    from countersign.store.migrate import open_store
+    from countersign_ui.async_work import BackgroundWork, dispose_loop
+    from countersign_ui.main_window import MainWindow
+    from countersign_ui.receiver import ConsoleReceiver
+    from tests.traces import to_protobuf
+
+    doc = json.loads(make_otlp_json(spans, seed=3))
+    all_spans = doc["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    bodies = [to_protobuf({"resourceSpans": [{"scopeSpans": [{"scope": {"name": "bench"},
+                                                               "spans": all_spans[i:i + 512]}]}]})
+              for i in range(0, len(all_spans), 512)]
+    app = QApplication.instance() or QApplication([])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    store = open_store(f"sqlite:///{tmp}/console.db")
+    work = BackgroundWork(loop)
+    window = MainWindow(work, reviewer="bench")
+    window.show()
+    window.attach_store(store)
+    console = ConsoleReceiver(store, window)
+    window.attach_receiver(console)
+
+    async def main() -> tuple[float, Any]:
+        with socket.socket() as probe:  # a free port (the setting cannot say "any")
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        await console.apply(ReceiverConfig(enabled=True, port=port))
+        assert console.url is not None and console.stats is not None, console.error
+        await asyncio.to_thread(shared_pool().wait_ready, 60)
+        window.stall_monitor.reset()
+        started = time.perf_counter()
+        # The senders are other programs: their own thread and loop here.
+        await asyncio.to_thread(asyncio.run, _post_all(console.url, bodies, 8))
+        while console.stats.stored_spans + console.stats.duplicate_spans < len(all_spans):
+            await asyncio.sleep(0.005)
+        elapsed = time.perf_counter() - started
+        snapshot = window.stall_monitor.snapshot()
+        await console.stop()
+        return elapsed, snapshot
+
+    try:
+        elapsed, frames = loop.run_until_complete(main())
+    finally:
+        window.shutdown()
+        work.shutdown()
+        window.deleteLater()
+        dispose_loop(loop)
+        asyncio.set_event_loop(None)
+        store.dispose()
+    print(f"console receiver: {len(all_spans):,} spans stored in {elapsed:.2f} s; GUI frames "
+          f"p99 {frames.p99_ms:.1f} ms, max {frames.max_ms:.1f} ms, "
+          f"{frames.over_frame} over 16 ms")
+    return {"console_receiver_spans_per_s": len(all_spans) / elapsed,
+            "console_receiver_frame_max_ms": frames.max_ms,
+            "console_receiver_frames_over_16ms": frames.over_frame}
 
 
 # -- reads ---------------------------------------------------------------------------
@@ -334,6 +401,7 @@ def run() -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="cs-bench-traces-") as tmp:
         figures.update(bench_import(Path(tmp)))
         figures.update(bench_receiver(Path(tmp)))
+        figures.update(bench_console_receiver(Path(tmp)))
         figures.update(bench_run_spans(Path(tmp)))
     figures.update(bench_filters())
     for key, value in figures.items():
