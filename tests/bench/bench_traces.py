@@ -4,7 +4,8 @@ inside the GUI with its frame lateness), opening a 10,000-span run
 (``TraceService.run_spans``), and Traces filters over 1,000,000 spans (50,000 runs).
 
 Ingest uses the ingest pool as the program does (one worker process per core up to
-four; ``COUNTERSIGN_INGEST_WORKERS`` overrides), and the figures include starting it.
+four; ``COUNTERSIGN_INGEST_WORKERS`` overrides). The import figure includes starting
+the pool; the receivers' are their running rate (a receiver runs for hours).
 
 Targets: ingest ≥ 20,000 spans/s into SQLite; run_spans of 10,000 spans fast enough
 for the inspector to open in ≤ 300 ms; every filter ≤ 200 ms. The million-span store
