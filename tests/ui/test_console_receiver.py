@@ -140,6 +140,8 @@ def test_a_port_already_taken_is_reported_and_the_console_works(
         def reported(window: MainWindow) -> bool:
             if window.receiver is None or not window.receiver.error:
                 return False
+            if not window.pending_label.text().endswith("pending"):
+                return False  # the queue has not loaded yet
             seen["label"] = window.receiver_label.text()
             seen["tip"] = window.receiver_label.toolTip()
             seen["error"] = window.error_label.text()
@@ -153,6 +155,7 @@ def test_a_port_already_taken_is_reported_and_the_console_works(
         asyncio.set_event_loop(None)
     assert stuck == [] and code == 0
     assert seen["label"] == "OTLP receiver off"
+    assert seen["pending"] == "0 pending"  # the queue loaded all the same
     assert f"127.0.0.1:{port}" in seen["tip"] and f"127.0.0.1:{port}" in seen["error"]
 
 
@@ -168,6 +171,7 @@ def test_the_connections_dialog_turns_the_receiver_on_and_off(
     port = free_port()
     try:
         assert not dialog.receive_check.isChecked() and not dialog.receive_port.isEnabled()
+        assert not dialog.dirty  # opening changes nothing
         dialog.receive_check.setChecked(True)
         dialog.receive_port.setValue(port)
         assert dialog.dirty

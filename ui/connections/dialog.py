@@ -161,8 +161,7 @@ class ConnectionsDialog(QDialog):
                 self.table.setItem(row, col, item)
             if source.name == selected:
                 self.table.selectRow(row)
-        if hasattr(self, "receive_state"):
-            self._show_receiver_state()
+        self._show_receiver_state()
 
     # -- the console's receiver --------------------------------------------------------
 
@@ -201,7 +200,6 @@ class ConnectionsDialog(QDialog):
         self.receive_host.textEdited.connect(self._receiver_edited)
         self.receive_port.valueChanged.connect(self._receiver_edited)
         self._receiver_edited()
-        self.dirty = False
         return box
 
     def receiver_settings(self) -> ReceiverConfig | None:
