@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from countersign.config import Config, ConfigError, ReceiverConfig, SourceConfig, load_config
-from countersign.config_writer import (
+from countersign.config.writer import (
     ConfigWriteError,
     dump_config,
     save_config,

@@ -17,7 +17,7 @@ SCRIPT = """\
 import sys
 from countersign.__main__ import main
 if __name__ == "__main__":
-    from countersign.traces.pool import IngestPool
+    from countersign.ingest.pool import IngestPool
     pool = IngestPool(workers=1)
     probe = "'countersign.cli' in __import__('sys').modules"
     print(pool._get().submit(eval, probe).result(timeout=60))

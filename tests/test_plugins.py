@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from countersign import sources
 from countersign.config import SourceConfig
 from countersign.plugin_api import ActionRequest, SourceContext
-from countersign.plugin_manifest import ManifestError, read_manifest
+from countersign.plugin_host import loading as sources
+from countersign.plugin_host.manifest import ManifestError, read_manifest
 from countersign.runtime import Runtime, SourceStatus
 from countersign.services.actions import ActionService
 from countersign.store.engine import Store

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication, QWidget
 
-    from countersign.frontend import FrontendOptions
+    from countersign.plugin_host.frontends import FrontendOptions
     from countersign.runtime import Runtime
     from countersign.store.engine import Store
 
@@ -134,7 +134,7 @@ class ConsoleSession:
         """The configured sources (and the demo fleet with ``--demo``), built and
         validated as the worker builds them; a bad one is reported, not fatal."""
         from countersign.config import SourceConfig
-        from countersign.sources import PluginError, build_source
+        from countersign.plugin_host.loading import PluginError, build_source
 
         wanted = list(config.sources)
         if self.options.demo and not any(c.name == "demo" for c in wanted):

@@ -18,8 +18,8 @@ from PySide6.QtCore import QObject, Signal
 from countersign.config import ReceiverConfig
 
 if TYPE_CHECKING:
+    from countersign.ingest.receiver import OtlpReceiver, ReceiverStats
     from countersign.store.engine import Store
-    from countersign.traces.receiver import OtlpReceiver, ReceiverStats
 
 
 class ConsoleReceiver(QObject):
@@ -55,7 +55,7 @@ class ConsoleReceiver(QObject):
             await self._stop()
             self.settings, self.error = settings, None
             if settings.enabled:
-                from countersign.traces.receiver import OtlpReceiver, ReceiverError
+                from countersign.ingest.receiver import OtlpReceiver, ReceiverError
 
                 receiver = OtlpReceiver(self.store, host=settings.host, port=settings.port)
                 try:

@@ -25,8 +25,8 @@ from ..domain import (
 from ..jsonio import canonical, clean, loads
 from ..store.engine import Store
 from ..store.models import ActionRow, AgentRow, AutonomyLevelRow, ChangeRow, SpanRow
-from ..traces.ingest import ensure_run, write_spans
 from . import audit
+from .spans import ensure_run, write_spans
 
 
 class UnknownAction(LookupError):

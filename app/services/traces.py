@@ -19,15 +19,15 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, exists, func, or_, select
 
 from ..domain import ActionState, SpanKind, SpanRecord
+from ..domain.runs import IngestResult, RunQuery, RunSummary
+from ..ingest.files import MAX_FILE_BYTES, decode_data, read_file, split_file
+from ..ingest.pool import IngestPool
+from ..ingest.prepare import paused_gc
 from ..store.engine import Store
 from ..store.models import ActionRow, AgentRow, RunRow, SpanRow
-from ..traces.dto import IngestResult, RunQuery, RunSummary
-from ..traces.files import MAX_FILE_BYTES, decode_data, read_file, split_file
-from ..traces.ingest import BATCH_SPANS, write_spans, write_values
-from ..traces.normalize import SpanValues, normalize_values
-from ..traces.pool import IngestPool
-from ..traces.prepare import paused_gc
-from ..traces.raw import DecodeResult, OtlpDecodeError
+from ..wire.normalize import SpanValues, normalize_values
+from ..wire.raw import DecodeResult, OtlpDecodeError
+from .spans import BATCH_SPANS, write_spans, write_values
 
 #: Told after each committed batch how many spans of the call have been processed.
 Progress = Callable[[int], None]

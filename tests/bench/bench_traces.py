@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from countersign.domain import SpanKind, SpanRecord
-from countersign.traces.dto import RunQuery
-from countersign.traces.pool import shared_pool
+from countersign.domain.runs import RunQuery
+from countersign.ingest.pool import shared_pool
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "otlp"
 CACHE = Path.home() / ".cache" / "countersign-bench"
@@ -96,7 +96,7 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def bench_import(tmp: Path, spans: int = 100_000) -> dict[str, float]:
-    from countersign.cli_traces import import_files
+    from countersign.cli.traces import import_files
     from countersign.store.migrate import open_store
 
     path = tmp / "bench.otlp.json"
@@ -111,7 +111,7 @@ def bench_import(tmp: Path, spans: int = 100_000) -> dict[str, float]:
     assert code == 0 and summary["added"] >= spans, summary
     store.dispose()
     mb = path.stat().st_size / 1e6
-    from countersign.traces.pool import default_workers
+    from countersign.ingest.pool import default_workers
 
     print(f"import-otlp: {summary['added']:,} spans ({mb:.0f} MB JSON) in {elapsed:.2f} s "
           f"({default_workers()} worker processes)")
@@ -140,8 +140,8 @@ async def _post_all(url: str, bodies: list[bytes], concurrency: int) -> None:
 
 def bench_receiver(tmp: Path, spans: int = 50_000, per_request: int = 512,
                    concurrency: int = 8) -> dict[str, float]:
+    from countersign.ingest.receiver import OtlpReceiver
     from countersign.store.migrate import open_store
-    from countersign.traces.receiver import OtlpReceiver
     from tests.traces import to_protobuf
 
     doc = json.loads(make_otlp_json(spans, seed=2))

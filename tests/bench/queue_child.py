@@ -18,7 +18,7 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from countersign.frontend import FrontendOptions
+from countersign.plugin_host.frontends import FrontendOptions
 from countersign_ui import app as ui_app
 
 LAUNCHED = float(os.environ.get("BENCH_LAUNCHED", time.time()))

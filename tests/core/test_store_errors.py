@@ -41,7 +41,7 @@ def test_locked_sqlite_store_is_named_and_explained(
 
 def test_unreachable_postgres_is_a_clear_message() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "countersign.cli", "--store",
+        [sys.executable, "-m", "countersign", "--store",
          "postgresql+psycopg://nobody@127.0.0.1:1/none", "queue", "list"],
         capture_output=True, text=True, timeout=60,
     )

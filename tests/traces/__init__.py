@@ -1,4 +1,5 @@
-"""Tests of ``countersign.traces``, with the helpers its test modules share: loading the
+"""Tests of trace ingest (``countersign.wire``, ``countersign.ingest``), with the helpers
+its test modules share: loading the
 hand-written OTLP/JSON fixtures, turning OTLP/JSON into the equivalent protobuf body,
 and building small requests span by span."""
 

@@ -127,7 +127,7 @@ def test_worker_receives_otlp(sqlite_url: str, tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "COUNTERSIGN_STORE": sqlite_url}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "countersign.cli", "worker", "--otlp-port", str(port)],
+        [sys.executable, "-m", "countersign", "worker", "--otlp-port", str(port)],
         stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
     )
     try:

@@ -16,10 +16,10 @@ from opentelemetry.trace import Status, StatusCode
 
 from countersign.domain import SpanKind, Verdict
 from countersign.gate import Gate, Step
+from countersign.gate.exporter import CountersignSpanExporter
 from countersign.services.decisions import DecisionService
 from countersign.services.traces import TraceService
 from countersign.store.engine import Store
-from countersign.traces.exporter import CountersignSpanExporter
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from countersign.domain import SpanKind, SpanRecord
+from countersign.domain.runs import RunQuery
 from countersign.gate.steps import Step
 from countersign.services.actions import ActionRequest, ActionService
 from countersign.services.traces import TraceService
 from countersign.store.engine import Store
 from countersign.store.models import AgentRow, RunRow
-from countersign.traces.dto import RunQuery
-from countersign.traces.otlp import decode_export_request
+from countersign.wire.otlp import decode_export_request
 
 from . import load_fixture
 
@@ -39,7 +39,7 @@ def sid(n: int) -> str:
 
 
 def fixture_records() -> list[SpanRecord]:
-    from countersign.traces.normalize import normalize_spans
+    from countersign.wire.normalize import normalize_spans
 
     body = json.dumps(load_fixture("openinference_trace.json")).encode()
     return normalize_spans(decode_export_request(body, "application/json").spans)

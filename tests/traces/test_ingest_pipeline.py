@@ -16,15 +16,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from countersign.domain.runs import RunQuery
+from countersign.ingest import files
+from countersign.ingest.files import decode_file, split_file
+from countersign.ingest.pool import IngestPool
+from countersign.ingest.prepare import prepare_request
 from countersign.services.traces import TraceService
 from countersign.store.engine import Store
-from countersign.traces import files, otlp
-from countersign.traces.dto import RunQuery
-from countersign.traces.files import decode_file, split_file
-from countersign.traces.otlp import decode_export_request
-from countersign.traces.pool import IngestPool
-from countersign.traces.prepare import prepare_request
-from countersign.traces.raw import DecodeResult
+from countersign.wire import otlp
+from countersign.wire.otlp import decode_export_request
+from countersign.wire.raw import DecodeResult
 
 from . import attr, load_fixture, request, span, to_protobuf
 

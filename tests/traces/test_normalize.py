@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from countersign.domain import SpanKind, SpanRecord
-from countersign.traces.normalize import (
+from countersign.wire.normalize import (
     AgentIdentity,
     agent_identity,
     canonical_json,
@@ -19,8 +19,8 @@ from countersign.traces.normalize import (
     normalize_spans,
     span_kind,
 )
-from countersign.traces.otlp import decode_export_request
-from countersign.traces.raw import AttrValue, RawEvent, RawSpan
+from countersign.wire.otlp import decode_export_request
+from countersign.wire.raw import AttrValue, RawEvent, RawSpan
 
 from . import START, TRACE, load_fixture, to_protobuf
 

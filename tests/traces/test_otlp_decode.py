@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from countersign.traces.otlp import OtlpDecodeError, decode_export_request
-from countersign.traces.raw import MAX_VALUE_DEPTH, NESTED_TOO_DEEP, DecodeResult
+from countersign.wire.otlp import OtlpDecodeError, decode_export_request
+from countersign.wire.raw import MAX_VALUE_DEPTH, NESTED_TOO_DEEP, DecodeResult
 
 from . import START, TRACE, attr, body, load_fixture, path, request, span, to_protobuf
 

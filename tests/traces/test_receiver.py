@@ -16,9 +16,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from countersign.ingest.receiver import OtlpReceiver
 from countersign.services.traces import TraceService
 from countersign.store.engine import Store
-from countersign.traces.receiver import OtlpReceiver
 
 from . import TRACE, attr, body, load_fixture, span, to_protobuf
 
@@ -212,7 +212,7 @@ def test_stop_stores_what_was_accepted(sqlite_store: Store) -> None:
 def test_a_taken_port_is_a_clear_error(sqlite_store: Store) -> None:
     import pytest
 
-    from countersign.traces.receiver import ReceiverError
+    from countersign.ingest.receiver import ReceiverError
 
     async def main() -> None:
         async with receiving(sqlite_store) as first:
@@ -226,7 +226,7 @@ def test_a_taken_port_is_a_clear_error(sqlite_store: Store) -> None:
 def test_large_requests_are_prepared_in_worker_processes(sqlite_store: Store) -> None:
     """Bodies past pool.MIN_POOLED_BYTES are decoded and normalised in the ingest
     pool's worker processes; what is stored is the same, rejections included."""
-    from countersign.traces.pool import MIN_POOLED_BYTES, IngestPool
+    from countersign.ingest.pool import MIN_POOLED_BYTES, IngestPool
 
     spans = [span(f"{i + 1:016x}", attributes=[attr("input.value", {"stringValue": "x" * 200})])
              for i in range(600)]

@@ -16,11 +16,11 @@ import httpx
 import pytest
 
 from countersign.cli import main
+from countersign.domain.runs import IngestResult
+from countersign.ingest.pool import IngestPool
+from countersign.ingest.prepare import Prepared, prepare_request
 from countersign.services.traces import TraceService
 from countersign.store.engine import Store, StoreError
-from countersign.traces.dto import IngestResult
-from countersign.traces.pool import IngestPool
-from countersign.traces.prepare import Prepared, prepare_request
 
 from . import TRACE, attr, body, span, to_protobuf
 from .test_receiver import receiving, stored

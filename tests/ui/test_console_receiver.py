@@ -21,10 +21,10 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from countersign.config import ReceiverConfig
-from countersign.frontend import FrontendOptions
+from countersign.domain.runs import RunQuery
+from countersign.ingest.pool import WORKERS_ENV
+from countersign.plugin_host.frontends import FrontendOptions
 from countersign.store.migrate import open_store
-from countersign.traces.dto import RunQuery
-from countersign.traces.pool import WORKERS_ENV
 from countersign_ui.connections import ConnectionsDialog
 from countersign_ui.main_window import MainWindow
 from countersign_ui.receiver import ConsoleReceiver

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import QDialog, QPlainTextEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from countersign.domain import ActionDetail
+from countersign.plugin_host.loading import load_source_class
 from countersign.runtime import Runtime
 from countersign.schema_check import validate
-from countersign.sources import load_source_class
 from countersign.store.engine import Store
 from countersign_ui.main_window import MainWindow
 

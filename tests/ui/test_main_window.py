@@ -14,7 +14,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from countersign.frontend import FrontendOptions
+from countersign.plugin_host.frontends import FrontendOptions
 from countersign.runtime import SourceHealth, SourceStatus
 from countersign.store.migrate import open_store
 from countersign_ui.async_work import BackgroundWork

@@ -5,7 +5,7 @@ Lists the ``[[sources]]`` of the configuration file with what the running runtim
 knows (status, last error, last sync). Add / Edit open `SourceForm`; Remove drops the
 source (and its keyring entry); Test builds the source and runs its connection check
 as a task on the qasync loop, so the window never waits on the network. Save writes
-the TOML file (countersign.config_writer); a running console picks source changes up
+the TOML file (countersign.config.writer); a running console picks source changes up
 on its next start, and receiver changes at once. Server errors are untrusted text:
 shown as plain text only.
 """
@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from countersign import secrets
 from countersign.config import Config, ConfigError, ReceiverConfig, SourceConfig, load_config
-from countersign.config_writer import (
+from countersign.config.writer import (
     ConfigWriteError,
     save_config,
     with_receiver,
@@ -324,7 +324,7 @@ class ConnectionsDialog(QDialog):
         return task
 
     async def _test(self, source: SourceConfig) -> None:
-        from countersign.source_check import check_source
+        from countersign.plugin_host.check import check_source
 
         try:
             result = await check_source(source, timeout=10.0)

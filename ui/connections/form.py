@@ -29,9 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from countersign import secrets, sources
+from countersign import secrets
 from countersign.config import SourceConfig
-from countersign.plugin_manifest import describe_errors
+from countersign.plugin_host import loading as sources
+from countersign.plugin_host.manifest import describe_errors
 
 SECRET_FIELDS = ("api_key",)
 KEEP_SECRET_HINT = "stored in the keyring; type to replace"

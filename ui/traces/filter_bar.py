@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from countersign.domain.runs import RunQuery
 from countersign.text import one_line
-from countersign.traces.dto import RunQuery
 
 from .runs_model import PAGE_SIZE
 

@@ -24,8 +24,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from countersign.domain.runs import RunSummary
 from countersign.text import one_line
-from countersign.traces.dto import RunSummary
 
 from ..inspector.format import compact_count, cost_text, duration_text
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from countersign.domain import SpanRecord
-from countersign.traces.dto import RunQuery, RunSummary
+from countersign.domain.runs import RunQuery, RunSummary
 
 from ..async_work import BackgroundWork
 from ..inspector import TraceInspector

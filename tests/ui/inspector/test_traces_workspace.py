@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import Qt
 
+from countersign.domain.runs import RunQuery
 from countersign.services.traces import TraceService
-from countersign.traces.dto import RunQuery
 from countersign_ui.async_work import BackgroundWork
 from countersign_ui.traces import RunsModel, TracesWorkspace, runs_model, workspace
 from countersign_ui.traces.runs_model import RUN_ROLE, RunColumn

@@ -33,14 +33,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from ..services.spans import BATCH_SPANS
 from ..services.traces import TraceService
 from ..store.engine import Store, StoreError
-from .ingest import BATCH_SPANS
-from .normalize import SpanValues
-from .otlp import JSON, PROTOBUF, OtlpDecodeError
+from ..wire.normalize import SpanValues
+from ..wire.otlp import JSON, PROTOBUF, OtlpDecodeError
 from .pool import IngestPool, shared_pool
 
-log = logging.getLogger("countersign.traces.receiver")
+log = logging.getLogger("countersign.ingest.receiver")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

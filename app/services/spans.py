@@ -28,9 +28,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..domain import SpanRecord
+from ..domain.runs import IngestResult
 from ..store.models import AgentRow, RunRow, SpanRow
-from .dto import IngestResult
-from .normalize import SPAN_FIELDS, SpanValues
+from ..wire.normalize import SPAN_FIELDS, SpanValues
 
 #: Spans per transaction for batch imports (one commit each).
 BATCH_SPANS = 5_000
@@ -350,7 +350,7 @@ def resolve_agents(session: Session, names: Iterable[str | None]) -> dict[str, i
     missing = wanted - found.keys()
     if missing:
         # Imported here: services.actions writes its spans through this module.
-        from ..services.actions import ensure_agent
+        from .actions import ensure_agent
 
         for name in sorted(missing):
             found[name] = ensure_agent(session, name, "", None)

@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .config import SourceConfig
-from .plugin_api import Source
-from .plugin_manifest import (
+from ..config import SourceConfig
+from ..plugin_api import Source
+from .manifest import (
     ManifestError,
     PluginManifest,
     describe_errors,

@@ -2,7 +2,7 @@
 so an agent instrumented with OpenTelemetry needs one line and no collector:
 
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    from countersign.traces.exporter import CountersignSpanExporter
+    from countersign.gate.exporter import CountersignSpanExporter
 
     provider.add_span_processor(BatchSpanProcessor(CountersignSpanExporter()))
 
@@ -25,11 +25,11 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from ..services.traces import TraceService
 from ..store.engine import Store, StoreError
 from ..store.migrate import open_store
-from .anyvalue import repair_str
-from .integrity import check_batch
-from .raw import Attributes, AttrValue, DecodeResult, RawEvent, RawSpan, SpanContext
+from ..wire.anyvalue import repair_str
+from ..wire.integrity import check_batch
+from ..wire.raw import Attributes, AttrValue, DecodeResult, RawEvent, RawSpan, SpanContext
 
-log = logging.getLogger("countersign.traces.exporter")
+log = logging.getLogger("countersign.gate.exporter")
 
 
 class CountersignSpanExporter(SpanExporter):

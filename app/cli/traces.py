@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from .domain import SpanRecord
-from .store.engine import Store
-from .text import one_line
-from .traces.dto import IngestResult, RunSummary
+from ..domain import SpanRecord
+from ..domain.runs import IngestResult, RunSummary
+from ..store.engine import Store
+from ..text import one_line
 
 EXIT_REFUSED = 1
 #: How many rejection reasons the summary lists.
@@ -46,7 +46,7 @@ def add_parsers(sub: Any) -> None:
 
 
 def add_worker_options(worker: argparse.ArgumentParser) -> None:
-    from .traces.receiver import DEFAULT_PORT
+    from ..ingest.receiver import DEFAULT_PORT
 
     worker.add_argument("--otlp-port", type=int, default=DEFAULT_PORT, metavar="PORT",
                         help=f"port of the OTLP/HTTP trace receiver (default {DEFAULT_PORT})")
@@ -100,9 +100,9 @@ class ProgressLine:
 
 
 def import_files(store: Store, files: list[Path], *, source: str, as_json: bool = False) -> int:
-    from .services.traces import TraceService
-    from .traces.pool import shared_pool
-    from .traces.raw import OtlpDecodeError
+    from ..ingest.pool import shared_pool
+    from ..services.traces import TraceService
+    from ..wire.raw import OtlpDecodeError
 
     service = TraceService(store)
     pool = shared_pool()
@@ -137,7 +137,7 @@ def import_files(store: Store, files: list[Path], *, source: str, as_json: bool 
 
 
 def _is_large(path: Path) -> bool:
-    from .traces.pool import MIN_POOLED_BYTES
+    from ..ingest.pool import MIN_POOLED_BYTES
 
     try:
         return path.stat().st_size >= MIN_POOLED_BYTES
@@ -175,7 +175,7 @@ def _print_summary(total: IngestResult, failed: list[str], files: int, elapsed: 
 
 
 def show_trace(store: Store, trace_id: str, *, as_json: bool = False) -> int:
-    from .services.traces import TraceService
+    from ..services.traces import TraceService
 
     service = TraceService(store)
     trace_id = trace_id.strip().lower()
@@ -269,7 +269,7 @@ async def start_worker_receiver(store: Store, args: argparse.Namespace) -> Any:
     listen."""
     if getattr(args, "no_otlp", False):
         return None
-    from .traces.receiver import OtlpReceiver, ReceiverError
+    from ..ingest.receiver import OtlpReceiver, ReceiverError
 
     receiver = OtlpReceiver(store, host=args.otlp_host, port=args.otlp_port)
     try:

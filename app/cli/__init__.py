@@ -30,10 +30,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import cli_traces
-from .config import ConfigError, load_config
-from .domain import ActionState, EditSeverity, QueueRow, Verdict
-from .store.engine import StoreError, describe_url, resolve_store_url
+from ..config import ConfigError, load_config
+from ..domain import ActionState, EditSeverity, QueueRow, Verdict
+from ..store.engine import StoreError, describe_url, resolve_store_url
+from . import traces as cli_traces
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -140,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _gui(args: argparse.Namespace, store_url: str) -> int:
-    from .frontend import FrontendMissing, FrontendOptions, load_frontend
+    from ..plugin_host.frontends import FrontendMissing, FrontendOptions, load_frontend
 
     try:
         run = load_frontend("gui")
@@ -159,14 +159,14 @@ def _gui(args: argparse.Namespace, store_url: str) -> int:
 
 
 def _open(store_url: str) -> Any:
-    from .store.migrate import open_store
+    from ..store.migrate import open_store
 
     return open_store(store_url)
 
 
 def _worker(store_url: str, config: Any, args: argparse.Namespace) -> int:
-    from .runtime import Runtime
-    from .sources import PluginError, build_sources
+    from ..plugin_host.loading import PluginError, build_sources
+    from ..runtime import Runtime
 
     store = _open(store_url)
     try:
@@ -205,7 +205,7 @@ def _worker(store_url: str, config: Any, args: argparse.Namespace) -> int:
 
 
 def _sources_check(args: argparse.Namespace, config: Any) -> int:
-    from .source_check import run_check
+    from ..plugin_host.check import run_check
 
     code, text = run_check(config.sources, as_json=args.json, timeout=args.timeout)
     if text:
@@ -214,7 +214,7 @@ def _sources_check(args: argparse.Namespace, config: Any) -> int:
 
 
 def _demo_fleet(args: argparse.Namespace, store_url: str) -> int:
-    from .sources import PluginError, load_source_class
+    from ..plugin_host.loading import PluginError, load_source_class
 
     try:
         fleet = load_source_class("demo")
@@ -232,7 +232,7 @@ def _demo_fleet(args: argparse.Namespace, store_url: str) -> int:
 
 
 def _queue_list(args: argparse.Namespace, store_url: str) -> int:
-    from .services.actions import ActionService
+    from ..services.actions import ActionService
 
     states: tuple[ActionState, ...] = {
         "pending": (ActionState.PENDING,),
@@ -255,7 +255,7 @@ def _queue_list(args: argparse.Namespace, store_url: str) -> int:
 
 
 def _list_line(row: QueueRow, now: float) -> str:
-    from .text import one_line
+    from ..text import one_line
 
     age = _duration(now - row.created_at)
     return (f"{row.id:>7}  {row.state.value:<13} {row.risk.value:<8} {age:>7}  "
@@ -274,9 +274,9 @@ def _duration(seconds: float) -> str:
 
 
 def _queue_decide(args: argparse.Namespace, store_url: str, configured: str | None) -> int:
-    from .jsonio import JsonInputError, loads
-    from .services.actions import UnknownAction
-    from .services.decisions import DecisionError, DecisionService
+    from ..jsonio import JsonInputError, loads
+    from ..services.actions import UnknownAction
+    from ..services.decisions import DecisionError, DecisionService
 
     verdict = Verdict(args.verdict)
     arguments = None
@@ -309,7 +309,7 @@ def _queue_decide(args: argparse.Namespace, store_url: str, configured: str | No
 
 
 def _audit_verify(store_url: str) -> int:
-    from .services.audit import verify
+    from ..services.audit import verify
 
     result = verify(_open(store_url))
     if result.ok:

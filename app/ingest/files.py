@@ -15,10 +15,10 @@ import msgspec
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped, unused-ignore]
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from .integrity import check_batch
-from .otlp import JSON, PROTOBUF, _gunzip, decode_export_request, decode_json
+from ..wire.integrity import check_batch
+from ..wire.otlp import JSON, PROTOBUF, _gunzip, decode_export_request, decode_json
+from ..wire.raw import DecodeProblem, DecodeResult, OtlpDecodeError
 from .prepare import Origin
-from .raw import DecodeProblem, DecodeResult, OtlpDecodeError
 
 #: The largest file (after gunzip) read into memory at once.
 MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .normalize import SpanValues, normalize_values
-from .otlp import DEFAULT_MAX_BODY_BYTES, decode_export_request
-from .raw import DecodeProblem
+from ..wire.normalize import SpanValues, normalize_values
+from ..wire.otlp import DEFAULT_MAX_BODY_BYTES, decode_export_request
+from ..wire.raw import DecodeProblem
 
 
 @dataclass(frozen=True, slots=True)

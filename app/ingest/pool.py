@@ -24,10 +24,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from .otlp import DEFAULT_MAX_BODY_BYTES
+from ..wire.otlp import DEFAULT_MAX_BODY_BYTES
 from .prepare import Origin, Prepared, prepare_request
 
-log = logging.getLogger("countersign.traces.pool")
+log = logging.getLogger("countersign.ingest.pool")
 
 WORKERS_ENV = "COUNTERSIGN_INGEST_WORKERS"
 #: Bodies smaller than this are prepared in the calling process: shipping them to a

@@ -15,9 +15,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from .config import SourceConfig
-from .plugin_api import ChecksConnection
-from .sources import PluginError, build_source
+from ..config import SourceConfig
+from ..plugin_api import ChecksConnection
+from .loading import PluginError, build_source
 
 DEFAULT_TIMEOUT = 10.0
 
