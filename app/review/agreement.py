@@ -84,6 +84,8 @@ def alpha_from_values(units: IntArray, values: FloatArray, level: Level) -> Alph
     which values share an item."""
     if level not in LEVEL_OF_TYPE.values():
         raise ValueError(f"unknown level of measurement {level!r}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("values must be finite numbers (missing values are left out)")
     if units.size == 0:
         return AlphaResult(None, 0, 0)
     per_unit = np.bincount(units)
@@ -173,7 +175,8 @@ class PairAgreement(_Frozen):
 
 class AgreementReport(_Frozen):
     """Alpha per question (text questions have none) and kappa per reviewer pair on
-    `kappa_question`; ``items`` and ``labels`` count what the report was given."""
+    `kappa_question`; ``items`` counts the items given, ``labels`` the labels used
+    (one per reviewer and item)."""
 
     rubric: str
     version: int
@@ -190,8 +193,7 @@ def kappa_question(rubric: Rubric) -> Question | None:
     per pair is what the CLI and the workspace show; a required question is the one
     every label answers, so the pair's overlap is all the items both labelled. The
     per-question view is alpha's."""
-    nominal = [q for q in rubric.questions
-               if q.type == "boolean" or q.type in TYPES_WITH_OPTIONS - {"ordinal"}]
+    nominal = [q for q in rubric.questions if q.type in ("boolean", "categorical")]
     return next((q for q in nominal if q.required), nominal[0] if nominal else None)
 
 

@@ -34,9 +34,9 @@ def has_control_characters(text: str) -> bool:
     return any(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text)
 
 
-def check_name(name: str, *, limit: int = 100) -> str:
-    """``name`` if it can name a rubric or rule shown in lists and used in file names;
-    otherwise `ValueError` saying why."""
+def check_name(name: str, *, limit: int = 100, file_name: bool = True) -> str:
+    """``name`` if it can be shown in lists (and, with ``file_name``, name a file: a
+    rubric is exported as NAME.toml); otherwise `ValueError` saying why."""
     if not name or not name.strip():
         raise ValueError("must not be empty")
     if name != name.strip():
@@ -45,8 +45,8 @@ def check_name(name: str, *, limit: int = 100) -> str:
         raise ValueError(f"must be at most {limit} characters")
     if has_control_characters(name):
         raise ValueError("must not contain control or invisible characters")
-    bad = sorted(set(name) & _PATH_CHARACTERS)
-    if bad or name in {".", ".."}:
+    bad = sorted(set(name) & _PATH_CHARACTERS) if file_name else []
+    if bad or (file_name and name in {".", ".."}):
         shown = " ".join(bad) if bad else name
         raise ValueError(f"must not contain path characters ({shown})")
     return name

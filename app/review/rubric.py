@@ -31,7 +31,7 @@ import json
 import math
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from typing import Annotated, Any, Literal
 
@@ -108,7 +108,9 @@ class Option(_Model):
     def _value(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be empty")
-        return _visible_text(value, "the value")
+        if has_control_characters(value):
+            raise ValueError("must not contain control or invisible characters")
+        return value
 
     @field_validator("hotkey")
     @classmethod
@@ -231,7 +233,7 @@ class Rubric(_Model):
 
 # --- TOML ---------------------------------------------------------------------------
 
-def _labeller(data: Mapping[str, Any]) -> Any:
+def _labeller(data: Mapping[str, Any]) -> Callable[[Sequence[int | str]], str | None]:
     """Names for indices in error locations: a question's key, an option's value."""
 
     def label(loc: Sequence[int | str]) -> str | None:

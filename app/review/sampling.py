@@ -109,7 +109,9 @@ class SamplingRule(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, name: str) -> str:
-        return check_name(name)
+        # Never a file name, but shown as "why drawn"; no control characters also
+        # keeps the NUL that separates name and key in the draw unambiguous.
+        return check_name(name, file_name=False)
 
     @field_validator("agents", "agent_versions", "action_classes")
     @classmethod

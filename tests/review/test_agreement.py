@@ -91,6 +91,8 @@ def test_alpha_refuses_malformed_input() -> None:
         krippendorff_alpha([1, 2, 3])
     with pytest.raises(ValueError, match="level"):
         alpha_from_values(np.array([0, 0]), np.array([1.0, 2.0]), "ratio")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="finite"):
+        krippendorff_alpha([[1.0, math.inf], [2.0, 2.0]], "interval")
 
 
 def _table(both_yes: int, a_yes_b_no: int, a_no_b_yes: int, both_no: int,

@@ -156,6 +156,9 @@ def _with_question(body: str) -> str:
     (_with_question('key = "b"\ntype = "categorical"\n'
                     'options = [{value = "x", hotkey = " "}, {value = "y"}]'),
      "questions[1] ('b').options[0] ('x').hotkey", "visible character"),
+    (_with_question('key = "b"\ntype = "categorical"\n'
+                    'options = [{value = "a\\nb"}, {value = "y"}]'),
+     "questions[1] ('b').options[0] ('a\\nb').value", "control"),
     (_with_question('key = "b"\ntype = "numeric"\nmin = 5\nmax = 1'),
      "questions[1] ('b').min", "min 5 is greater than max 1"),
     (_with_question('key = "b"\ntype = "numeric"\nmax = nan'),

@@ -179,7 +179,8 @@ def test_run_error_false_admits_only_runs_that_did_not_fail() -> None:
     ({"name": "x", "rate": 0.5, "min_tokens": 2.5}, "min_tokens", "valid integer"),
     ({"name": "x", "rate": 0.5, "run_error": "yes"}, "run_error", "valid boolean"),
     ({"name": "x", "rate": 0.5, "agent": ["a"]}, "agent", "not a known field"),
-    ({"name": "a/b", "rate": 0.5}, "name", "path characters"),
+    ({"name": "a\u202eb", "rate": 0.5}, "name", "control"),
+    ({"name": "", "rate": 0.5}, "name", "empty"),
 ])
 def test_a_bad_rule_is_refused_naming_the_field(table: dict[str, Any], field: str,
                                                 problem: str) -> None:
@@ -188,6 +189,11 @@ def test_a_bad_rule_is_refused_naming_the_field(table: dict[str, Any], field: st
     message = str(caught.value)
     assert f".{field}: " in message, message
     assert problem in message
+
+
+def test_a_rule_name_may_hold_a_slash() -> None:
+    assert rules_from_toml_table([{"name": "EU/US refunds", "rate": 1}])[0].name == (
+        "EU/US refunds")
 
 
 def test_rule_names_are_unique_and_tables_must_be_tables() -> None:
