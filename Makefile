@@ -3,7 +3,13 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean worker
+.PHONY: run test lint bench clean worker shell
+
+# Qt's system libraries (X11/xcb, OpenGL, fontconfig…) are checked before Qt starts.
+# As root with apt-get, what is missing is installed; `make run INSTALL_SYSTEM_LIBS=no`
+# only checks and prints the one apt-get command.
+INSTALL_SYSTEM_LIBS ?= yes
+QT_SYSTEM_LIBS = $(BIN)/python packaging/qt_system_libs.py $(if $(filter yes,$(INSTALL_SYSTEM_LIBS)),--install)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,19 +26,26 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 ## run: open the console on the embedded store, with the simulated demo fleet
 run: $(VENV)/.installed
+	$(QT_SYSTEM_LIBS)
 	$(BIN)/countersign gui --demo
+
+## shell: a shell with the venv active, where `countersign` is on PATH (exit to leave)
+shell: $(VENV)/.installed
+	@echo "countersign is on PATH in this shell ($(abspath $(BIN))); exit to leave" >&2
+	@VIRTUAL_ENV="$(abspath $(VENV))" PATH="$(abspath $(BIN)):$$PATH" "$${SHELL:-/bin/sh}"
 
 ## worker: run expiry, delivery and the configured sources headless
 worker: $(VENV)/.installed
 	$(BIN)/countersign worker
 
-## lint: ruff everywhere, mypy strict on the Qt-free core
+## lint: ruff everywhere, mypy strict on the Qt-free core and the set-up scripts
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check app ui plugins tests
-	$(BIN)/mypy app
+	$(BIN)/ruff check app ui plugins tests packaging
+	$(BIN)/mypy app packaging
 
-## test: lint, then the whole suite offscreen
+## test: lint, then the whole suite offscreen (needs QtGui's libraries, not the xcb plugin's)
 test: lint
+	$(QT_SYSTEM_LIBS) --platform offscreen
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 ## bench: the performance figures quoted in the issues' notes
