@@ -4,9 +4,10 @@ One request: ``POST {url}/v1/datasets/upload?sync=true`` with the JSON body of
 `export_formats.phoenix_upload_body` and ``action: "update"``. Checked against
 arize-phoenix 20.26: "update" creates the dataset when the name is new and otherwise
 makes a new Phoenix version holding exactly these examples, matched to the previous
-ones by our keys (``example_ids``), so pushing each new Countersign version of a
-dataset keeps one Phoenix dataset with its history. The answer names the dataset and
-version ids and how many examples were created, updated and deleted.
+ones by our keys (``example_ids``; both arrived in Phoenix 15.0), so pushing each new
+Countersign version of a dataset keeps one Phoenix dataset with its history. The
+answer names the dataset and version ids and how many examples were created, updated
+and deleted.
 
 Every failure is a `PhoenixError` with one plain sentence: refused, timed out, or
 the HTTP status with a short plain-text excerpt of what the server said. An API key
@@ -139,6 +140,8 @@ def push_dataset(
         hint = ""
         if response.status_code in (401, 403):
             hint = " (check the API key)" if api_key else " (this server needs an API key)"
+        elif response.status_code == 422 and "DatasetAction" in response.text:
+            hint = " (Phoenix 15 or newer is needed)"  # "update" came with 15.0
         raise PhoenixError(f"Phoenix at {shown} answered HTTP {response.status_code} "
                            f"{response.reason_phrase}{hint}: {excerpt}")
     return _result(response, shown, api_key)

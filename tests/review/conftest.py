@@ -55,11 +55,25 @@ class _Answer500(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def failing_server() -> Iterator[str]:
-    """The URL of a server that answers every upload with HTTP 500."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer500)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+class _AnswerOldPhoenix(BaseHTTPRequestHandler):
+    """Answers as Phoenix 14 does to ``action: "update"``, which it does not know."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        body = b'{"detail":"\'update\' is not a valid DatasetAction"}'
+        self.send_response(422)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -67,6 +81,18 @@ def failing_server() -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture
+def failing_server() -> Iterator[str]:
+    """The URL of a server that answers every upload with HTTP 500."""
+    yield from _serve(_Answer500)
+
+
+@pytest.fixture
+def old_phoenix_server() -> Iterator[str]:
+    """The URL of a server that answers uploads as Phoenix 14 does."""
+    yield from _serve(_AnswerOldPhoenix)
 
 
 @pytest.fixture

@@ -121,6 +121,15 @@ def test_a_500_gives_the_status_and_a_short_plain_excerpt(failing_server: str,
     assert len(message) < 120 + EXCERPT_CHARS
 
 
+def test_a_phoenix_too_old_for_update_says_so(old_phoenix_server: str,
+                                              make_examples: Examples) -> None:
+    with pytest.raises(PhoenixError) as caught:
+        push_dataset(old_phoenix_server, "d", make_examples(1))
+    assert str(caught.value) == (
+        f"Phoenix at {old_phoenix_server} answered HTTP 422 Unprocessable Entity "
+        "(Phoenix 15 or newer is needed): 'update' is not a valid DatasetAction")
+
+
 def test_a_server_that_is_down_is_refused(closed_port_url: str,
                                           make_examples: Examples) -> None:
     with pytest.raises(PhoenixError, match="refused"):
