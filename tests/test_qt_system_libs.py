@@ -257,3 +257,20 @@ def test_make_test_checks_only_what_the_offscreen_platform_needs() -> None:
     check = next(i for i, line in enumerate(lines) if "qt_system_libs.py" in line)
     suite = next(i for i, line in enumerate(lines) if "pytest" in line)
     assert check < suite and "--platform offscreen" in lines[check]
+
+
+@pytest.mark.parametrize(("sudo", "lists", "expected"), [
+    (True, True, "sudo apt-get install -y --no-install-recommends libxcb-icccm4 libxcb-keysyms1"),
+    (False, True, "su -c 'apt-get install -y --no-install-recommends "
+                  "libxcb-icccm4 libxcb-keysyms1'"),
+    (True, False, "sudo sh -c 'apt-get update && apt-get install -y --no-install-recommends "
+                  "libxcb-icccm4 libxcb-keysyms1'"),
+])
+def test_a_user_without_root_is_given_one_command_that_works_as_pasted(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sudo: bool, lists: bool,
+        expected: str) -> None:
+    if lists:  # a fresh container has never run apt-get update: its lists folder is empty
+        (tmp_path / "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4").touch()
+    monkeypatch.setattr(qsl, "APT_LISTS", tmp_path)
+    monkeypatch.setattr(qsl.shutil, "which", lambda name: "/usr/bin/sudo" if sudo else None)
+    assert qsl.install_command(["libxcb-icccm4", "libxcb-keysyms1"], as_root=False) == expected
