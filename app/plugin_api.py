@@ -26,8 +26,9 @@ from .domain import (
     SpanRecord,
     Verdict,
 )
+from .gate import Gate
 from .secrets import SecretError, get_secret
-from .services.actions import ActionRequest, ActionService, store_spans
+from .services.actions import ActionRequest, ActionService
 from .services.decisions import DecisionService
 from .store.engine import Store as Store
 
@@ -132,7 +133,7 @@ class SourceContext:
 
     def __init__(self, store: Store, source_name: str,
                  on_health: HealthReport | None = None) -> None:
-        self.store = store
+        self._store = store
         self.source_name = source_name
         self.log = logging.getLogger(f"countersign.source.{source_name}")
         self._actions = ActionService(store)
@@ -189,69 +190,32 @@ class SourceContext:
         )
 
     async def ingest_spans(self, spans: Sequence[SpanRecord]) -> int:
-        def work() -> int:
-            with self.store.write() as session:
-                return store_spans(session, spans)
-
-        return await asyncio.to_thread(work)
+        return await asyncio.to_thread(self._actions.ingest_spans, spans, self.source_name)
 
     async def pending_refs(self) -> dict[str, int]:
         """source_ref → action id of this source's actions still pending."""
-
-        def work() -> dict[str, int]:
-            from sqlalchemy import select
-
-            from .store.models import ActionRow
-
-            with self.store.read() as session:
-                rows = session.execute(
-                    select(ActionRow.source_ref, ActionRow.id).where(
-                        ActionRow.source == self.source_name,
-                        ActionRow.state == ActionState.PENDING.value,
-                    )
-                ).all()
-            return {r[0]: r[1] for r in rows}
-
-        return await asyncio.to_thread(work)
+        return await asyncio.to_thread(self._actions.pending_refs, self.source_name)
 
     async def note_error(self, action_id: int, error: str) -> None:
         """Show an error the agent hit on an action (e.g. the graph failed after the
         verdict was delivered); the action's state does not change."""
-
-        def work() -> None:
-            import time
-
-            from .store.models import ActionRow, ChangeRow
-
-            with self.store.write() as session:
-                row = session.get(ActionRow, action_id)
-                if row is None or row.source != self.source_name or row.error == error:
-                    return
-                row.error = error
-                row.updated_at = time.time()
-                session.add(ChangeRow(action_id=action_id, kind="error", at=row.updated_at))
-
-        await asyncio.to_thread(work)
+        await asyncio.to_thread(self._actions.note_error, action_id, error,
+                                source=self.source_name)
 
     async def find_actions(self, refs: Sequence[str]) -> dict[str, int]:
         """source_ref → action id of this source's actions with those refs, any state."""
         wanted = list(refs)
+        if not wanted:
+            return {}
+        return await asyncio.to_thread(self._actions.find_refs, self.source_name, wanted)
 
-        def work() -> dict[str, int]:
-            from sqlalchemy import select
-
-            from .store.models import ActionRow
-
-            with self.store.read() as session:
-                rows = session.execute(
-                    select(ActionRow.source_ref, ActionRow.id).where(
-                        ActionRow.source == self.source_name,
-                        ActionRow.source_ref.in_(wanted),
-                    )
-                ).all()
-            return {r[0]: r[1] for r in rows}
-
-        return await asyncio.to_thread(work) if wanted else {}
+    def open_gate(self, *, agent: str, agent_version: str = "",
+                  poll_interval: float = 0.04) -> Gate:
+        """A gate SDK client on the console's store, for a source that runs agents in
+        this process (the demo fleet): its requests go through the same path as any
+        agent's, and the source never holds the store itself."""
+        return Gate(self._store, agent=agent, agent_version=agent_version,
+                    poll_interval=poll_interval)
 
     async def mark_delivered(self, decision_id: int) -> bool:
         """Settle a decision the source delivered together with another one (e.g. the
@@ -268,3 +232,13 @@ class SourceContext:
 
     async def decision(self, action_id: int) -> DecisionRecord | None:
         return await asyncio.to_thread(self._decisions.get, action_id)
+
+    async def redeliver(self, action_id: int, *,
+                        reason: str = "the agent still waits for it") -> bool:
+        """Deliver an already-decided action's verdict again: for a source that finds
+        its agent still waiting on a verdict that was settled without reaching it
+        (stale or failed). Never re-sends a delivered verdict; False when there was
+        nothing to re-queue. Audited as ``delivery.requeued``."""
+        return await asyncio.to_thread(self._decisions.requeue_delivery, action_id,
+                                       actor=f"source:{self.source_name}", why=reason,
+                                       source=self.source_name)

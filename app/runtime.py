@@ -322,15 +322,5 @@ class Runtime:
 
     async def _retry(self, outbox_id: int, error: str) -> None:
         self.stats.delivery_errors += 1
-
-        def work() -> None:
-            from .store.models import OutboxRow
-
-            with self.store.read() as session:
-                row = session.get(OutboxRow, outbox_id)
-                attempts = (row.attempts if row else 0) + 1
-            self._decisions.note_delivery_error(
-                outbox_id, error=error, retry_at=time.time() + backoff(attempts)
-            )
-
-        await asyncio.to_thread(work)
+        await asyncio.to_thread(self._decisions.note_delivery_error, outbox_id, error=error,
+                                backoff=backoff)

@@ -116,3 +116,38 @@ def one_line(text: str, limit: int = 200) -> str:
     head, cut = elide(text, limit)
     shown = make_visible(head.replace("\r\n", "\n")).replace("\n", " ⏎ ").replace("\t", " ")
     return f"{shown}… (+{cut:,} chars)" if cut else shown
+
+
+# -- durations: one formatter for the console and the CLI ---------------------------
+
+
+def age_text(seconds: float) -> str:
+    """An age or a time left: ``12s``, ``4m 10s``, ``2h 05m``, ``3d 4h``."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 86_400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86_400}d {s % 86_400 // 3600}h"
+
+
+def duration_text(ns: int | None, *, open_text: str = "running") -> str:
+    """A span's or run's duration: ``850 µs``, ``12.3 ms``, ``1.24 s``, ``3 min 04 s``;
+    ``open_text`` while it has not ended."""
+    if ns is None:
+        return open_text
+    if ns < 1_000_000:
+        return f"{ns / 1000:.0f} µs"
+    if ns < 1_000_000_000:
+        ms = ns / 1e6
+        return f"{ms:.1f} ms" if ms < 100 else f"{ms:.0f} ms"
+    seconds = ns / 1e9
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

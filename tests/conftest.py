@@ -72,7 +72,13 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture
 def sqlite_url(tmp_path: object) -> str:
-    return f"sqlite:///{tmp_path}/store.db"
+    """An existing (created and migrated) SQLite store: commands refuse an explicit
+    store that does not exist (`countersign init` creates one)."""
+    from countersign.store.migrate import open_store
+
+    url = f"sqlite:///{tmp_path}/store.db"
+    open_store(url).dispose()
+    return url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -1,193 +1,35 @@
-"""The vocabulary of ARCHITECTURE.md as plain Python: enums and the DTOs that services
-hand to the GUI, the CLI and plugins. ORM rows never leave the store layer."""
+"""The vocabulary of ARCHITECTURE.md as plain Python, one module per concept: actions and
+decisions (`actions`), runs and spans (`traces`, `runs`), and room for review and
+autonomy. Everything is re-exported here, so ``from countersign.domain import Risk``
+is how the rest of the code names it."""
 
-from __future__ import annotations
-
-from enum import StrEnum
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict
-
-
-class Risk(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return _RISK_RANK[self]
-
-
-_RISK_RANK = {Risk.LOW: 0, Risk.MEDIUM: 1, Risk.HIGH: 2, Risk.CRITICAL: 3}
-
-
-class ActionState(StrEnum):
-    PENDING = "pending"
-    DECIDED = "decided"
-    DELIVERED = "delivered"
-    EXPIRED = "expired"
-    WITHDRAWN = "withdrawn"
-    AUTO_APPROVED = "auto_approved"
-
-
-class Verdict(StrEnum):
-    APPROVE = "approve"
-    EDIT = "edit"
-    REJECT = "reject"
-    RESPOND = "respond"
-    IGNORE = "ignore"
-    AUTO_APPROVE = "auto_approve"
-    EXPIRE = "expire"
-
-
-#: The verdicts a person can give; the others are given by the system.
-OPERATOR_VERDICTS: tuple[Verdict, ...] = (
-    Verdict.APPROVE,
-    Verdict.EDIT,
-    Verdict.REJECT,
-    Verdict.RESPOND,
+from .actions import (
+    OPERATOR_VERDICTS,
+    ActionDetail,
+    ActionState,
+    AutonomyLevel,
+    Change,
+    DecisionRecord,
+    DeliveryState,
+    EditSeverity,
+    QueueRow,
+    Risk,
+    Verdict,
 )
+from .traces import SpanKind, SpanRecord
 
-
-class EditSeverity(StrEnum):
-    COSMETIC = "cosmetic"
-    MATERIAL = "material"
-    CRITICAL = "critical"
-
-
-class DeliveryState(StrEnum):
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-    #: Not sent because the agent no longer waits for it (e.g. resumed elsewhere).
-    STALE = "stale"
-
-
-class SpanKind(StrEnum):
-    AGENT = "agent"
-    LLM = "llm"
-    TOOL = "tool"
-    RETRIEVER = "retriever"
-    EMBEDDING = "embedding"
-    CHAIN = "chain"
-    GUARDRAIL = "guardrail"
-    RERANKER = "reranker"
-    EVALUATOR = "evaluator"
-    PROMPT = "prompt"
-    UNKNOWN = "unknown"
-
-
-class AutonomyLevel(StrEnum):
-    L0 = "L0"
-    L1 = "L1"
-    L2 = "L2"
-    L3 = "L3"
-
-    @property
-    def label(self) -> str:
-        return _LEVEL_TITLES[self]
-
-
-_LEVEL_TITLES = {
-    AutonomyLevel.L0: "L0 shadow",
-    AutonomyLevel.L1: "L1 supervised",
-    AutonomyLevel.L2: "L2 conditional",
-    AutonomyLevel.L3: "L3 autonomous",
-}
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class QueueRow(_Frozen):
-    """One line of the Queue list: only what the list shows, so 100,000 stay cheap."""
-
-    id: int
-    agent: str
-    action_class: str
-    risk: Risk
-    created_at: float
-    deadline: float | None
-    state: ActionState
-
-
-class ActionDetail(_Frozen):
-    """Everything the side-by-side view needs about one action."""
-
-    id: int
-    agent: str
-    agent_version: str
-    action_class: str
-    #: The arguments as stored (canonical JSON text); parsing is the viewer's business
-    #: because megabyte payloads must be parsed off the GUI thread.
-    arguments_json: str
-    arguments_schema: dict[str, Any] | None
-    description: str
-    risk: Risk
-    deadline: float | None
-    state: ActionState
-    version: int
-    created_at: float
-    trace_id: str | None
-    span_id: str | None
-    source: str
-    source_ref: str
-    allowed_verdicts: tuple[Verdict, ...]
-    autonomy_level: AutonomyLevel
-    error: str | None
-    #: Set when arguments had to be repaired to be stored (invalid UTF-8 etc.).
-    ingest_warnings: tuple[str, ...] = ()
-
-
-class DecisionRecord(_Frozen):
-    id: int
-    action_id: int
-    verdict: Verdict
-    arguments_json: str | None
-    severity: EditSeverity | None
-    reason: str | None
-    response: str | None
-    reviewer: str
-    decided_at: float
-    idempotency_key: str
-    delivery_state: DeliveryState
-    delivered_at: float | None
-
-
-class SpanRecord(_Frozen):
-    """A normalised span (ARCHITECTURE.md: Span). JSON-bearing fields stay text."""
-
-    trace_id: str
-    span_id: str
-    parent_span_id: str | None
-    name: str
-    kind: SpanKind
-    start_ns: int
-    end_ns: int | None
-    status_code: str
-    status_message: str | None
-    model: str | None = None
-    provider: str | None = None
-    input_json: str | None = None
-    output_json: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    cached_tokens: int | None = None
-    reasoning_tokens: int | None = None
-    cost: float | None = None
-    agent_name: str | None = None
-    session_id: str | None = None
-    error_type: str | None = None
-    attributes_json: str = "{}"
-    events_json: str = "[]"
-
-
-class Change(_Frozen):
-    """An entry of the change feed: the GUI refreshes only the actions named here."""
-
-    id: int
-    action_id: int
-    kind: str
+__all__ = [
+    "OPERATOR_VERDICTS",
+    "ActionDetail",
+    "ActionState",
+    "AutonomyLevel",
+    "Change",
+    "DecisionRecord",
+    "DeliveryState",
+    "EditSeverity",
+    "QueueRow",
+    "Risk",
+    "SpanKind",
+    "SpanRecord",
+    "Verdict",
+]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,7 @@ from ..domain import (
 )
 from ..jsonio import canonical, clean, loads
 from ..store.engine import Store
-from ..store.models import ActionRow, AgentRow, AutonomyLevelRow, ChangeRow, SpanRow
+from ..store.models import ActionRow, AgentRow, AutonomyLevelRow, ChangeRow
 from . import audit
 from .spans import ensure_run, write_spans
 
@@ -84,10 +84,96 @@ def ensure_agent(session: Session, name: str, version: str, external_id: str | N
         ).scalar_one()
 
 
-def store_spans(session: Session, spans: Sequence[SpanRecord], *, source: str = "") -> int:
-    """Insert spans not seen before (re-sent spans are idempotent) and keep their runs'
-    roll-ups current; returns how many were new. Invalid spans are skipped."""
-    return write_spans(session, spans, source=source).added
+def _by_ref(session: Session, source: str, ref: str) -> int | None:
+    return session.execute(
+        select(ActionRow.id).where(ActionRow.source == source, ActionRow.source_ref == ref)
+    ).scalar_one_or_none()
+
+
+def request_action(session: Session, req: ActionRequest) -> tuple[int, bool]:
+    """Record an action inside ``session``'s transaction; returns (action id, created).
+    Idempotent on (source, source_ref): asking again returns the first action. The
+    action, its reasoning spans, the change-feed entry and the audit event are written
+    together, so a policy can decide it in the same transaction."""
+    arguments, warnings = clean(req.arguments)
+    arguments_json = canonical(arguments)
+    schema_json = canonical(clean(req.arguments_schema)[0]) if req.arguments_schema else None
+    existing = _by_ref(session, req.source, req.source_ref)
+    if existing is not None:
+        return existing, False
+    agent_id = ensure_agent(session, req.agent, req.agent_version, req.agent_id)
+    if req.reasoning:
+        # The same write path as every other span, so the run's roll-ups hold.
+        write_spans(session, req.reasoning, source=req.source, agent_id=agent_id)
+    if req.trace_id and not any(s.trace_id == req.trace_id for s in req.reasoning):
+        # Linked to a span that is still open (OpenTelemetry): the run exists
+        # now and its spans fill it in when they are exported.
+        ensure_run(session, req.trace_id, source=req.source, agent_id=agent_id,
+                   agent_name=req.agent)
+    now = _now()
+    row = ActionRow(
+        agent_id=agent_id,
+        trace_id=req.trace_id,
+        span_id=req.span_id,
+        action_class=req.action_class,
+        arguments_json=arguments_json,
+        arguments_schema_json=schema_json,
+        description=req.description,
+        risk=req.risk.value,
+        deadline=req.deadline,
+        state=ActionState.PENDING.value,
+        version=1,
+        source=req.source,
+        source_ref=req.source_ref,
+        source_meta_json=canonical(clean(req.source_meta)[0]),
+        allowed_verdicts_json=canonical([v.value for v in req.allowed_verdicts]),
+        error=req.error,
+        ingest_warnings_json=canonical(warnings),
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # the same request raced in from elsewhere
+        found = _by_ref(session, req.source, req.source_ref)
+        if found is None:
+            raise
+        return found, False
+    session.add(ChangeRow(action_id=row.id, kind="requested", at=now))
+    audit.append(
+        session,
+        kind="action.requested",
+        actor=f"agent:{req.agent}",
+        subject_type="action",
+        subject_id=row.id,
+        payload={
+            "action_class": req.action_class,
+            "risk": req.risk.value,
+            "source": req.source,
+            "source_ref": req.source_ref,
+            "arguments_sha256": _sha(arguments_json),
+        },
+    )
+    return row.id, True
+
+
+def withdraw_action(session: Session, action_id: int, *, reason: str, actor: str) -> bool:
+    """Take a pending action out of the queue because the agent no longer waits for it
+    (resumed elsewhere). Returns False when it was not pending."""
+    row = session.get(ActionRow, action_id)
+    if row is None:
+        raise UnknownAction(action_id)
+    if row.state != ActionState.PENDING.value:
+        return False
+    row.state = ActionState.WITHDRAWN.value
+    row.version += 1
+    row.error = reason
+    row.updated_at = _now()
+    session.add(ChangeRow(action_id=action_id, kind="withdrawn", at=row.updated_at))
+    audit.append(session, kind="action.withdrawn", actor=actor, subject_type="action",
+                 subject_id=action_id, payload={"reason": reason})
+    return True
 
 
 class ActionService:
@@ -97,96 +183,52 @@ class ActionService:
     # -- ingest ----------------------------------------------------------------------
 
     def request(self, req: ActionRequest) -> tuple[int, bool]:
-        """Record an action; returns (action id, created). Idempotent on
-        (source, source_ref): asking again returns the first action."""
-        arguments, warnings = clean(req.arguments)
-        arguments_json = canonical(arguments)
-        schema_json = canonical(clean(req.arguments_schema)[0]) if req.arguments_schema else None
+        """`request_action` in a transaction of its own."""
         with self.store.write() as session:
-            existing = self._by_ref(session, req.source, req.source_ref)
-            if existing is not None:
-                return existing, False
-            agent_id = ensure_agent(session, req.agent, req.agent_version, req.agent_id)
-            if req.reasoning:
-                # The same write path as every other span, so the run's roll-ups hold.
-                write_spans(session, req.reasoning, source=req.source, agent_id=agent_id)
-            if req.trace_id and not any(s.trace_id == req.trace_id for s in req.reasoning):
-                # Linked to a span that is still open (OpenTelemetry): the run exists
-                # now and its spans fill it in when they are exported.
-                ensure_run(session, req.trace_id, source=req.source, agent_id=agent_id,
-                           agent_name=req.agent)
-            now = _now()
-            row = ActionRow(
-                agent_id=agent_id,
-                trace_id=req.trace_id,
-                span_id=req.span_id,
-                action_class=req.action_class,
-                arguments_json=arguments_json,
-                arguments_schema_json=schema_json,
-                description=req.description,
-                risk=req.risk.value,
-                deadline=req.deadline,
-                state=ActionState.PENDING.value,
-                version=1,
-                source=req.source,
-                source_ref=req.source_ref,
-                source_meta_json=canonical(clean(req.source_meta)[0]),
-                allowed_verdicts_json=canonical([v.value for v in req.allowed_verdicts]),
-                error=req.error,
-                ingest_warnings_json=canonical(warnings),
-                created_at=now,
-                updated_at=now,
-            )
-            try:
-                with session.begin_nested():
-                    session.add(row)
-            except IntegrityError:  # the same request raced in from elsewhere
-                found = self._by_ref(session, req.source, req.source_ref)
-                if found is None:
-                    raise
-                return found, False
-            session.add(ChangeRow(action_id=row.id, kind="requested", at=now))
-            audit.append(
-                session,
-                kind="action.requested",
-                actor=f"agent:{req.agent}",
-                subject_type="action",
-                subject_id=row.id,
-                payload={
-                    "action_class": req.action_class,
-                    "risk": req.risk.value,
-                    "source": req.source,
-                    "source_ref": req.source_ref,
-                    "arguments_sha256": _sha(arguments_json),
-                },
-            )
-            return row.id, True
-
-    @staticmethod
-    def _by_ref(session: Session, source: str, ref: str) -> int | None:
-        return session.execute(
-            select(ActionRow.id).where(ActionRow.source == source, ActionRow.source_ref == ref)
-        ).scalar_one_or_none()
+            return request_action(session, req)
 
     def withdraw(self, action_id: int, *, reason: str, actor: str) -> bool:
-        """Take a pending action out of the queue because the agent no longer waits
-        for it (resumed elsewhere). Returns False when it was not pending."""
+        """`withdraw_action` in a transaction of its own."""
+        with self.store.write() as session:
+            return withdraw_action(session, action_id, reason=reason, actor=actor)
+
+    def ingest_spans(self, spans: Sequence[SpanRecord], source: str) -> int:
+        """Store a source's spans (re-sent ones are idempotent); how many were new."""
+        with self.store.write() as session:
+            return write_spans(session, spans, source=source).added
+
+    def note_error(self, action_id: int, error: str, *, source: str) -> None:
+        """Show an error the agent hit on one of ``source``'s actions (e.g. the graph
+        failed after the verdict was delivered); the action's state does not change."""
         with self.store.write() as session:
             row = session.get(ActionRow, action_id)
-            if row is None:
-                raise UnknownAction(action_id)
-            if row.state != ActionState.PENDING.value:
-                return False
-            row.state = ActionState.WITHDRAWN.value
-            row.version += 1
-            row.error = reason
+            if row is None or row.source != source or row.error == error:
+                return
+            row.error = error
             row.updated_at = _now()
-            session.add(ChangeRow(action_id=action_id, kind="withdrawn", at=row.updated_at))
-            audit.append(session, kind="action.withdrawn", actor=actor, subject_type="action",
-                         subject_id=action_id, payload={"reason": reason})
-            return True
+            session.add(ChangeRow(action_id=action_id, kind="error", at=row.updated_at))
 
     # -- reads -----------------------------------------------------------------------
+
+    def pending_refs(self, source: str) -> dict[str, int]:
+        """source_ref → action id of ``source``'s actions still pending."""
+        with self.store.read() as session:
+            rows = session.execute(
+                select(ActionRow.source_ref, ActionRow.id).where(
+                    ActionRow.source == source, ActionRow.state == ActionState.PENDING.value,
+                )
+            ).all()
+        return {r[0]: r[1] for r in rows}
+
+    def find_refs(self, source: str, refs: Sequence[str]) -> dict[str, int]:
+        """source_ref → action id of ``source``'s actions with those refs, any state."""
+        with self.store.read() as session:
+            rows = session.execute(
+                select(ActionRow.source_ref, ActionRow.id).where(
+                    ActionRow.source == source, ActionRow.source_ref.in_(list(refs)),
+                )
+            ).all()
+        return {r[0]: r[1] for r in rows}
 
     def queue_rows(
         self,
@@ -287,12 +329,21 @@ class ActionService:
         return meta if isinstance(meta, dict) else {}
 
     def spans(self, trace_id: str) -> list[SpanRecord]:
-        """Every span of a run, in start order."""
+        """Every span of a run, in start order (the Traces workspace's reader)."""
+        from .traces import TraceService
+
+        return TraceService(self.store).run_spans(trace_id)
+
+    def progress_since(self, since: float) -> tuple[int, int]:
+        """(actions requested since ``since``, of which still pending): the demo
+        fleet's progress line."""
         with self.store.read() as session:
-            rows = session.execute(
-                select(SpanRow).where(SpanRow.trace_id == trace_id).order_by(SpanRow.start_ns)
-            ).scalars().all()
-            return [_span_record(r) for r in rows]
+            requested, pending = session.execute(
+                select(func.count(), func.coalesce(func.sum(
+                    case((ActionRow.state == ActionState.PENDING.value, 1), else_=0)), 0))
+                .select_from(ActionRow).where(ActionRow.created_at >= since)
+            ).one()
+        return int(requested), int(pending)
 
     def agents(self) -> list[str]:
         with self.store.read() as session:
@@ -319,9 +370,3 @@ def _sha(text: str) -> str:
     import hashlib
 
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _span_record(row: SpanRow) -> SpanRecord:
-    return SpanRecord.model_validate(
-        {c: getattr(row, c) for c in SpanRecord.model_fields}
-    )

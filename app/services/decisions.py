@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
@@ -66,13 +66,19 @@ class InvalidVerdict(DecisionError):
 
 
 class InvalidArguments(DecisionError):
+    """Edited arguments that break the action's schema; the message lists every
+    problem with its path, one per line."""
+
     def __init__(self, problems: Sequence[SchemaProblem]) -> None:
         self.problems = list(problems)
-        first = self.problems[0]
-        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
-        super().__init__(
-            f"edited arguments break the schema at {first.path}: {first.message}{more}"
-        )
+        if len(self.problems) == 1:
+            first = self.problems[0]
+            text = f"edited arguments break the schema at {first.path}: {first.message}"
+        else:
+            lines = [f"  {p.path}: {p.message}" for p in self.problems]
+            text = (f"edited arguments break the schema in {len(self.problems)} places:\n"
+                    + "\n".join(lines))
+        super().__init__(text)
 
 
 def _record(row: DecisionRow) -> DecisionRecord:
@@ -92,7 +98,209 @@ def _record(row: DecisionRow) -> DecisionRecord:
     )
 
 
+def _check(
+    action: ActionRow,
+    verdict: Verdict,
+    arguments: Any,
+    severity: EditSeverity | None,
+    reason: str | None,
+    response: str | None,
+) -> str | None:
+    allowed = {Verdict(v) for v in loads(action.allowed_verdicts_json)}
+    system = verdict in (Verdict.EXPIRE, Verdict.AUTO_APPROVE)
+    if not system and verdict not in allowed:
+        names = ", ".join(sorted(v.value for v in allowed)) or "none"
+        raise InvalidVerdict(
+            f"'{verdict.value}' is not allowed for action {action.id} (allowed: {names})"
+        )
+    if verdict is Verdict.REJECT and not reason:
+        raise InvalidVerdict("a rejection needs a reason")
+    if verdict is Verdict.RESPOND and not response:
+        raise InvalidVerdict("a response needs text for the agent")
+    if verdict is not Verdict.EDIT:
+        if arguments is not None:
+            raise InvalidVerdict(f"arguments are only given with an edit, not {verdict.value}")
+        return None
+    if arguments is None:
+        raise InvalidVerdict("an edit needs the edited arguments")
+    if severity is None:
+        raise InvalidVerdict("an edit needs a severity: cosmetic, material or critical")
+    try:
+        cleaned, _ = clean(arguments)
+    except JsonInputError as exc:
+        raise InvalidArguments([SchemaProblem(exc.path, str(exc))]) from exc
+    schema = loads(action.arguments_schema_json) if action.arguments_schema_json else None
+    problems = validate(cleaned, schema)
+    if problems:
+        raise InvalidArguments(problems)
+    return canonical(cleaned)
+
+def _already(session: Session, action: ActionRow) -> AlreadyDecided:
+    decision = session.execute(
+        select(DecisionRow).where(DecisionRow.action_id == action.id)
+    ).scalar_one_or_none()
+    return AlreadyDecided(
+        action.id,
+        ActionState(action.state),
+        _record(decision) if decision else None,
+        note=action.error,
+    )
+
+
+def decide(
+    session: Session,
+    action_id: int,
+    verdict: Verdict,
+    *,
+    reviewer: str,
+    arguments: Any = None,
+    severity: EditSeverity | None = None,
+    reason: str | None = None,
+    response: str | None = None,
+    expected_version: int | None = None,
+    idempotency_key: str | None = None,
+    audit_extra: dict[str, Any] | None = None,
+) -> DecisionRecord:
+    """Record the one final verdict on a pending action, inside ``session``'s
+    transaction: the decision, the action's state under a version check, the outbox
+    row, the change-feed entry and the audit event are written together or not at all.
+
+    Raises `UnknownAction`, `AlreadyDecided`, `InvalidVerdict` or `InvalidArguments`
+    (naming the failing fields) and writes nothing then. ``audit_extra`` adds to the
+    audit payload (e.g. the policy and evidence behind an auto-approval).
+    """
+    key = idempotency_key or uuid.uuid4().hex
+    reason = (reason or "").strip() or None
+    response = (response or "").strip() or None
+    existing = session.execute(
+        select(DecisionRow).where(DecisionRow.idempotency_key == key)
+    ).scalar_one_or_none()
+    if existing is not None:
+        if existing.action_id != action_id:
+            raise InvalidVerdict(f"idempotency key {key} belongs to another action")
+        return _record(existing)
+    action = session.execute(
+        select(ActionRow).where(ActionRow.id == action_id).with_for_update()
+    ).scalar_one_or_none()
+    if action is None:
+        raise UnknownAction(action_id)
+    if action.state != ActionState.PENDING.value or (
+        expected_version is not None and action.version != expected_version
+    ):
+        raise _already(session, action)
+    edited_json = _check(action, verdict, arguments, severity, reason, response)
+    now = time.time()
+    bumped = session.execute(
+        update(ActionRow)
+        .where(
+            ActionRow.id == action_id,
+            ActionRow.version == action.version,
+            ActionRow.state == ActionState.PENDING.value,
+        )
+        .values(
+            state=_FINAL_STATE.get(verdict, ActionState.DECIDED).value,
+            version=action.version + 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    # Lost a race the row lock did not prevent (e.g. a stale read).
+    if cast(CursorResult[Any], bumped).rowcount != 1:
+        session.expire(action)
+        raise _already(session, action)
+    row = DecisionRow(
+        action_id=action_id,
+        verdict=verdict.value,
+        arguments_json=edited_json,
+        severity=severity.value if severity else None,
+        reason=reason,
+        response=response,
+        reviewer=reviewer,
+        decided_at=now,
+        idempotency_key=key,
+        delivery_state=DeliveryState.PENDING.value,
+    )
+    session.add(row)
+    session.flush()
+    session.add(
+        OutboxRow(
+            decision_id=row.id,
+            action_id=action_id,
+            source=action.source,
+            idempotency_key=key,
+            state=DeliveryState.PENDING.value,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    session.add(ChangeRow(action_id=action_id, kind=f"decided:{verdict.value}", at=now))
+    audit.append(
+        session,
+        kind=f"decision.{verdict.value}",
+        actor=reviewer,
+        subject_type="action",
+        subject_id=action_id,
+        payload={
+            "decision_id": row.id,
+            "verdict": verdict.value,
+            "action_version": action.version,
+            "arguments": loads(edited_json) if edited_json else None,
+            "severity": severity.value if severity else None,
+            "reason": reason,
+            "response": response,
+            "idempotency_key": key,
+            **(audit_extra or {}),
+        },
+    )
+    return _record(row)
+
+
+
+def settle(session: Session, decision_id: int, state: DeliveryState, *, actor: str,
+           error: str | None) -> bool:
+    """Settle a decision's delivery (delivered, stale or failed) with its outbox row,
+    the action's state, the change feed and the audit event, inside ``session``'s
+    transaction. Idempotent: False when it was already settled."""
+    decision = session.get(DecisionRow, decision_id)
+    if decision is None:
+        raise DecisionError(f"there is no decision {decision_id}")
+    if decision.delivery_state != DeliveryState.PENDING.value:
+        return False
+    now = time.time()
+    decision.delivery_state = state.value
+    decision.delivered_at = now if state is DeliveryState.DELIVERED else None
+    outbox = session.execute(
+        select(OutboxRow).where(OutboxRow.decision_id == decision_id)
+    ).scalar_one_or_none()
+    if outbox is not None:
+        outbox.state = state.value
+        outbox.settled_at = now
+        outbox.last_error = error
+    action = session.get(ActionRow, decision.action_id)
+    if (
+        action is not None
+        and state is DeliveryState.DELIVERED
+        and action.state == ActionState.DECIDED.value
+    ):
+        action.state = ActionState.DELIVERED.value
+        action.version += 1
+        action.updated_at = now
+    session.add(ChangeRow(action_id=decision.action_id, kind=state.value, at=now))
+    audit.append(
+        session,
+        kind=f"delivery.{state.value}",
+        actor=actor,
+        subject_type="decision",
+        subject_id=decision_id,
+        payload={"action_id": decision.action_id, "error": error},
+    )
+    return True
+
+
 class DecisionService:
+    """Façade over the units of work for callers that want one transaction each."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
 
@@ -109,145 +317,13 @@ class DecisionService:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DecisionRecord:
-        """Record the one final verdict on a pending action.
-
-        Raises `UnknownAction`, `AlreadyDecided`, `InvalidVerdict` or
-        `InvalidArguments` (naming the first failing field) and writes nothing then.
-        """
-        key = idempotency_key or uuid.uuid4().hex
-        reason = (reason or "").strip() or None
-        response = (response or "").strip() or None
+        """`decide` in a transaction of its own."""
         with self.store.write() as session:
-            existing = session.execute(
-                select(DecisionRow).where(DecisionRow.idempotency_key == key)
-            ).scalar_one_or_none()
-            if existing is not None:
-                if existing.action_id != action_id:
-                    raise InvalidVerdict(f"idempotency key {key} belongs to another action")
-                return _record(existing)
-            action = session.execute(
-                select(ActionRow).where(ActionRow.id == action_id).with_for_update()
-            ).scalar_one_or_none()
-            if action is None:
-                raise UnknownAction(action_id)
-            if action.state != ActionState.PENDING.value or (
-                expected_version is not None and action.version != expected_version
-            ):
-                raise self._already(session, action)
-            edited_json = self._check(action, verdict, arguments, severity, reason, response)
-            now = time.time()
-            bumped = session.execute(
-                update(ActionRow)
-                .where(
-                    ActionRow.id == action_id,
-                    ActionRow.version == action.version,
-                    ActionRow.state == ActionState.PENDING.value,
-                )
-                .values(
-                    state=_FINAL_STATE.get(verdict, ActionState.DECIDED).value,
-                    version=action.version + 1,
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
+            return decide(
+                session, action_id, verdict, reviewer=reviewer, arguments=arguments,
+                severity=severity, reason=reason, response=response,
+                expected_version=expected_version, idempotency_key=idempotency_key,
             )
-            # Lost a race the row lock did not prevent (e.g. a stale read).
-            if cast(CursorResult[Any], bumped).rowcount != 1:
-                session.expire(action)
-                raise self._already(session, action)
-            row = DecisionRow(
-                action_id=action_id,
-                verdict=verdict.value,
-                arguments_json=edited_json,
-                severity=severity.value if severity else None,
-                reason=reason,
-                response=response,
-                reviewer=reviewer,
-                decided_at=now,
-                idempotency_key=key,
-                delivery_state=DeliveryState.PENDING.value,
-            )
-            session.add(row)
-            session.flush()
-            session.add(
-                OutboxRow(
-                    decision_id=row.id,
-                    action_id=action_id,
-                    source=action.source,
-                    idempotency_key=key,
-                    state=DeliveryState.PENDING.value,
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
-            session.add(ChangeRow(action_id=action_id, kind=f"decided:{verdict.value}", at=now))
-            audit.append(
-                session,
-                kind=f"decision.{verdict.value}",
-                actor=reviewer,
-                subject_type="action",
-                subject_id=action_id,
-                payload={
-                    "decision_id": row.id,
-                    "verdict": verdict.value,
-                    "action_version": action.version,
-                    "arguments": loads(edited_json) if edited_json else None,
-                    "severity": severity.value if severity else None,
-                    "reason": reason,
-                    "response": response,
-                    "idempotency_key": key,
-                },
-            )
-            return _record(row)
-
-    @staticmethod
-    def _check(
-        action: ActionRow,
-        verdict: Verdict,
-        arguments: Any,
-        severity: EditSeverity | None,
-        reason: str | None,
-        response: str | None,
-    ) -> str | None:
-        allowed = {Verdict(v) for v in loads(action.allowed_verdicts_json)}
-        system = verdict in (Verdict.EXPIRE, Verdict.AUTO_APPROVE)
-        if not system and verdict not in allowed:
-            names = ", ".join(sorted(v.value for v in allowed)) or "none"
-            raise InvalidVerdict(
-                f"'{verdict.value}' is not allowed for action {action.id} (allowed: {names})"
-            )
-        if verdict is Verdict.REJECT and not reason:
-            raise InvalidVerdict("a rejection needs a reason")
-        if verdict is Verdict.RESPOND and not response:
-            raise InvalidVerdict("a response needs text for the agent")
-        if verdict is not Verdict.EDIT:
-            if arguments is not None:
-                raise InvalidVerdict(f"arguments are only given with an edit, not {verdict.value}")
-            return None
-        if arguments is None:
-            raise InvalidVerdict("an edit needs the edited arguments")
-        if severity is None:
-            raise InvalidVerdict("an edit needs a severity: cosmetic, material or critical")
-        try:
-            cleaned, _ = clean(arguments)
-        except JsonInputError as exc:
-            raise InvalidArguments([SchemaProblem(exc.path, str(exc))]) from exc
-        schema = loads(action.arguments_schema_json) if action.arguments_schema_json else None
-        problems = validate(cleaned, schema)
-        if problems:
-            raise InvalidArguments(problems)
-        return canonical(cleaned)
-
-    def _already(self, session: Session, action: ActionRow) -> AlreadyDecided:
-        decision = session.execute(
-            select(DecisionRow).where(DecisionRow.action_id == action.id)
-        ).scalar_one_or_none()
-        return AlreadyDecided(
-            action.id,
-            ActionState(action.state),
-            _record(decision) if decision else None,
-            note=action.error,
-        )
 
     # -- expiry and delivery ---------------------------------------------------------
 
@@ -296,63 +372,31 @@ class DecisionService:
     def mark_delivered(self, decision_id: int, *, actor: str) -> bool:
         """The agent has the verdict (the gate SDK's acknowledgement, or a source's
         successful hand-over). Idempotent; returns False if it already was."""
-        return self._settle(decision_id, DeliveryState.DELIVERED, actor=actor, error=None)
+        with self.store.write() as session:
+            return settle(session, decision_id, DeliveryState.DELIVERED, actor=actor,
+                          error=None)
 
     def mark_stale(self, decision_id: int, *, actor: str, why: str) -> bool:
         """The agent no longer waits for this verdict; nothing was sent."""
-        return self._settle(decision_id, DeliveryState.STALE, actor=actor, error=why)
+        with self.store.write() as session:
+            return settle(session, decision_id, DeliveryState.STALE, actor=actor, error=why)
 
     def mark_failed(self, decision_id: int, *, actor: str, why: str) -> bool:
         """Delivery failed for good (a permanent error); shown to the operator."""
-        return self._settle(decision_id, DeliveryState.FAILED, actor=actor, error=why)
-
-    def _settle(self, decision_id: int, state: DeliveryState, *, actor: str,
-                error: str | None) -> bool:
         with self.store.write() as session:
-            decision = session.get(DecisionRow, decision_id)
-            if decision is None:
-                raise DecisionError(f"there is no decision {decision_id}")
-            if decision.delivery_state != DeliveryState.PENDING.value:
-                return False
-            now = time.time()
-            decision.delivery_state = state.value
-            decision.delivered_at = now if state is DeliveryState.DELIVERED else None
-            outbox = session.execute(
-                select(OutboxRow).where(OutboxRow.decision_id == decision_id)
-            ).scalar_one_or_none()
-            if outbox is not None:
-                outbox.state = state.value
-                outbox.settled_at = now
-                outbox.last_error = error
-            action = session.get(ActionRow, decision.action_id)
-            if (
-                action is not None
-                and state is DeliveryState.DELIVERED
-                and action.state == ActionState.DECIDED.value
-            ):
-                action.state = ActionState.DELIVERED.value
-                action.version += 1
-                action.updated_at = now
-            session.add(ChangeRow(action_id=decision.action_id, kind=state.value, at=now))
-            audit.append(
-                session,
-                kind=f"delivery.{state.value}",
-                actor=actor,
-                subject_type="decision",
-                subject_id=decision_id,
-                payload={"action_id": decision.action_id, "error": error},
-            )
-            return True
+            return settle(session, decision_id, DeliveryState.FAILED, actor=actor, error=why)
 
-    def note_delivery_error(self, outbox_id: int, *, error: str, retry_at: float) -> None:
-        """A transient delivery failure: keep it pending, try again later."""
+    def note_delivery_error(self, outbox_id: int, *, error: str,
+                            backoff: Callable[[int], float]) -> None:
+        """A transient delivery failure: keep it pending and try again after
+        ``backoff(attempts)`` seconds (attempts counted in the same transaction)."""
         with self.store.write() as session:
             row = session.get(OutboxRow, outbox_id)
             if row is None or row.state != DeliveryState.PENDING.value:
                 return
             row.attempts += 1
             row.last_error = error
-            row.next_attempt_at = retry_at
+            row.next_attempt_at = time.time() + backoff(row.attempts)
 
     def due_deliveries(self, sources: Sequence[str], *, now: float | None = None,
                        limit: int = 100) -> list[tuple[int, int, int, str]]:
@@ -379,6 +423,47 @@ class DecisionService:
                 select(OutboxRow.last_error).where(OutboxRow.action_id == action_id)
             ).scalar_one_or_none()
 
+    def requeue_delivery(self, action_id: int, *, actor: str, why: str,
+                         source: str | None = None) -> bool:
+        """`requeue_delivery` in its own transaction."""
+        with self.store.write() as session:
+            return requeue_delivery(session, action_id, actor=actor, why=why, source=source)
 
-def edited_arguments(decision: DecisionRecord) -> dict[str, Any] | Any:
-    return loads(decision.arguments_json) if decision.arguments_json else None
+
+def requeue_delivery(session: Session, action_id: int, *, actor: str, why: str,
+                     source: str | None = None) -> bool:
+    """Put the action's decision back in the outbox when it never reached the agent
+    (delivery stale or failed) and the agent turns out to wait for it after all (a
+    LangGraph thread still pending on the interrupt): delivery state and outbox row
+    back to pending, due now, with a ``delivery.requeued`` audit event. A delivered or
+    still pending decision is left alone (False), so a verdict is never sent twice;
+    so is another source's action when ``source`` is given."""
+    decision = session.execute(
+        select(DecisionRow).where(DecisionRow.action_id == action_id).with_for_update()
+    ).scalar_one_or_none()
+    action = session.get(ActionRow, action_id)
+    if decision is None or action is None or (source is not None and action.source != source):
+        return False
+    previous = decision.delivery_state
+    if previous not in (DeliveryState.STALE.value, DeliveryState.FAILED.value):
+        return False
+    now = time.time()
+    decision.delivery_state = DeliveryState.PENDING.value
+    decision.delivered_at = None
+    outbox = session.execute(
+        select(OutboxRow).where(OutboxRow.decision_id == decision.id)
+    ).scalar_one_or_none()
+    if outbox is None:
+        outbox = OutboxRow(decision_id=decision.id, action_id=action_id, source=action.source,
+                           idempotency_key=decision.idempotency_key, attempts=0,
+                           created_at=now)
+        session.add(outbox)
+    outbox.state = DeliveryState.PENDING.value
+    outbox.next_attempt_at = now
+    outbox.settled_at = None
+    outbox.last_error = f"re-queued: {why}"
+    session.add(ChangeRow(action_id=action_id, kind="requeued", at=now))
+    audit.append(session, kind="delivery.requeued", actor=actor, subject_type="decision",
+                 subject_id=decision.id,
+                 payload={"action_id": action_id, "previous": previous, "reason": why})
+    return True

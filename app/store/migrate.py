@@ -45,9 +45,38 @@ def upgrade(store: Store) -> None:
         raise StoreError(f"cannot open the store {describe_url(store.url)}: {detail}") from exc
 
 
-def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
-    """The one way in: resolve the URL, open it, and migrate it."""
-    store = Store(resolve_store_url(url))
+class StoreMissing(StoreError):
+    """An explicitly named store that does not exist (only the default is created by
+    itself: a typo in ``--store`` must not silently start an empty store)."""
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL (None for other databases and in-memory ones)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database or "").expanduser()
+
+
+def open_store(url: str | None = None, *, migrate: bool = True,
+               must_exist: bool = False) -> Store:
+    """The one way in: resolve the URL, open it, and migrate it. With ``must_exist`` a
+    SQLite store whose file is missing is refused with `StoreMissing` naming the path
+    and the command that creates it."""
+    resolved = resolve_store_url(url)
+    path = sqlite_path(resolved)
+    if must_exist and path is not None and not path.exists():
+        raise StoreMissing(
+            f"there is no store at {path}; create it with "
+            f"`countersign init --store {describe_url(resolved)}` (only the default "
+            "store is created by itself)")
+    store = Store(resolved)
     if migrate:
         upgrade(store)
     return store

@@ -16,12 +16,11 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from countersign.gate import Gate, GateVerdict, Step
-from countersign.plugin_api import Store
 
 from .scenarios import GroundTruth, Proposal, Scenario, escalation, replan_step, right
 from .scenarios_money import build_payment, build_refund
@@ -215,18 +214,26 @@ class SimulatedAgent:
         return following, truth, [step.model_copy(update={"started_at": verdict.decided_at})]
 
 
-class Fleet:
-    """The agents of one demo fleet, one gate each, on a store it does not own."""
 
-    def __init__(self, store: Store, *, agents: int, seed: int, deadline_s: float,
+class GateFactory(Protocol):
+    """Opens the gate one simulated agent files its requests through."""
+
+    def __call__(self, *, agent: str, agent_version: str, poll_interval: float) -> Gate: ...
+
+
+class Fleet:
+    """The agents of one demo fleet, one gate each, opened by ``open_gate`` (the source
+    context's, inside the console; ``Gate`` on a store for the headless batch)."""
+
+    def __init__(self, open_gate: GateFactory, *, agents: int, seed: int, deadline_s: float,
                  poll_interval: float, run_key: str, log: logging.Logger,
                  think: bool = False) -> None:
         self.agents = [
             SimulatedAgent(
                 slot,
-                Gate(store, agent=agent_name(slot),
-                     agent_version=PROFILES[slot % len(PROFILES)].version,
-                     poll_interval=poll_interval),
+                open_gate(agent=agent_name(slot),
+                          agent_version=PROFILES[slot % len(PROFILES)].version,
+                          poll_interval=poll_interval),
                 seed=seed, deadline_s=deadline_s, run_key=run_key, log=log, think=think)
             for slot in range(agents)
         ]

@@ -10,6 +10,7 @@ the agents received, each checked against the decision stored in the console.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import random
@@ -19,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from countersign.domain import DecisionRecord, DeliveryState, Verdict
+from countersign.gate import Gate
 from countersign.plugin_api import SourceContext, Store
 
 from .agents import ActionRecord, Fleet, RequestBudget, SimulatedAgent
@@ -116,7 +118,7 @@ async def run_batch_detailed(
     tasks waiting at once (default: as many as the budget allows)."""
     if agents < 1 or actions < 0:
         raise ValueError("run_batch needs at least one agent and a non-negative count")
-    fleet = Fleet(store, agents=agents, seed=seed, deadline_s=deadline_s,
+    fleet = Fleet(functools.partial(Gate, store), agents=agents, seed=seed, deadline_s=deadline_s,
                   poll_interval=poll_interval, run_key=uuid.uuid4().hex[:10], log=log)
     budget = RequestBudget(actions)
     cap = max(1, concurrency or actions)
@@ -203,7 +205,7 @@ class DemoFleetSource:
             await self.stop()
         self._log = context.log
         cfg = self.config
-        self.fleet = Fleet(context.store, agents=cfg.agents, seed=cfg.seed,
+        self.fleet = Fleet(context.open_gate, agents=cfg.agents, seed=cfg.seed,
                            deadline_s=cfg.deadline_s, poll_interval=cfg.poll_interval,
                            run_key=uuid.uuid4().hex[:10], log=self._log, think=True)
         self._spawn(self._schedule(self.fleet))

@@ -1,0 +1,145 @@
+"""The composition root: the one place that wires the core together.
+
+The console, ``countersign worker`` and every CLI command open Countersign the same
+way — ``open_services(store_url, config_path)`` — and receive a `Services` bundle:
+the store, the configuration, who is acting, the services, and factories for the
+runtime and the sources. Nothing else in the code builds a service from a store, so
+adding one (review, autonomy, team) is one line here and every front end has it.
+
+Heavy imports (SQLAlchemy, Alembic, the plugin host) happen inside the functions: a CLI
+command that needs little pays for little, and the GUI opens its window first.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .config import Config, SourceConfig
+    from .plugin_api import Source
+    from .runtime import Runtime, SourceHealth
+    from .services.actions import ActionService
+    from .services.decisions import DecisionService
+    from .services.traces import TraceService
+    from .store.engine import Store
+
+
+@dataclass
+class Services:
+    """Everything a front end needs from the core, opened once.
+
+    Services are plain objects over one `Store`; each opens its own short transaction
+    per call, and their units of work also exist as functions taking a SQLAlchemy
+    session, so several compose in one transaction (see ``services/``).
+    """
+
+    store: Store
+    config: Config
+    config_path: Path | None
+    #: Who acts from this front end: the config file's ``reviewer``, else the OS user.
+    identity: str
+    actions: ActionService
+    decisions: DecisionService
+    traces: TraceService
+    #: Set once a runtime is started through `start_runtime`, for front ends that
+    #: want to wake it (a verdict given here is delivered without waiting for a poll).
+    runtime: Runtime | None = field(default=None)
+
+    @property
+    def store_description(self) -> str:
+        from .store.engine import describe_url
+
+        return describe_url(self.store.url)
+
+    def source_configs(self, *, demo: bool = False, demo_seed: int = 7,
+                       demo_agents: int = 6) -> list[SourceConfig]:
+        """The configured sources, plus the simulated demo fleet with ``demo``."""
+        from .config import SourceConfig
+
+        wanted = list(self.config.sources)
+        if demo and not any(c.name == "demo" for c in wanted):
+            wanted.append(SourceConfig.model_validate(
+                {"name": "demo", "plugin": "demo", "seed": demo_seed, "agents": demo_agents}))
+        return wanted
+
+    def build_sources(self, configs: Sequence[SourceConfig],
+                      on_error: Callable[[str], None] | None = None) -> list[Source]:
+        """Build each source as the worker does (manifest checked before import). With
+        ``on_error`` a bad source is reported and skipped; without, the first one raises
+        `PluginError`."""
+        from .plugin_host.loading import PluginError, build_source
+
+        sources: list[Source] = []
+        for config in configs:
+            try:
+                sources.append(build_source(config))
+            except PluginError as exc:
+                if on_error is None:
+                    raise
+                on_error(str(exc))
+            except Exception as exc:  # a plugin rejecting its config must not stop us
+                if on_error is None:
+                    raise
+                on_error(f"source {config.name}: {type(exc).__name__}: {exc}")
+        return sources
+
+    def make_runtime(self, sources: Sequence[Source],
+                     on_health: Callable[[SourceHealth], None] | None = None,
+                     **options: Any) -> Runtime:
+        """The runtime over these services (not started); remembered as `runtime`."""
+        from .runtime import Runtime
+
+        self.runtime = Runtime(self.store, sources, on_health=on_health, **options)
+        return self.runtime
+
+    def wake_delivery(self) -> None:
+        """A verdict was just given in this process: deliver it now, not at the next
+        poll (other processes' verdicts are found by polling)."""
+        if self.runtime is not None:
+            self.runtime.wake_delivery()
+
+    def close(self) -> None:
+        self.store.dispose()
+
+
+def load_settings(config_path: Path | None) -> Config:
+    """The configuration file (``ConfigError`` when it is unreadable or invalid)."""
+    from .config import load_config
+
+    return load_config(config_path)
+
+
+def open_services(store_url: str | None, config_path: Path | None, *,
+                  config: Config | None = None, migrate: bool = True,
+                  create: bool = False) -> Services:
+    """Open the store (migrating it) and build the services over it.
+
+    ``store_url`` wins over the config file's ``store``, which wins over
+    ``$COUNTERSIGN_STORE`` and the default SQLite file. Only the default store is
+    created when missing, unless ``create`` (``countersign init``). Raises
+    ``StoreError`` (one sentence naming the store) or ``ConfigError``.
+    """
+    from .services.actions import ActionService
+    from .services.decisions import DecisionService
+    from .services.traces import TraceService
+    from .store.migrate import open_store
+
+    config = config if config is not None else load_settings(config_path)
+    from .store.engine import default_store_url, resolve_store_url
+
+    url = resolve_store_url(store_url or config.store)
+    explicit = url != default_store_url()
+    store = open_store(url, migrate=migrate, must_exist=explicit and not create)
+    return Services(
+        store=store,
+        config=config,
+        config_path=config_path,
+        identity=config.reviewer or getpass.getuser(),
+        actions=ActionService(store),
+        decisions=DecisionService(store),
+        traces=TraceService(store),
+    )
