@@ -8,6 +8,9 @@ thread "error" — so they are exposed as data (`graph_error`), see INTEROP.md.
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import re
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -51,7 +54,7 @@ class NotFoundError(PermanentError):
 
 
 class ConflictError(PermanentError):
-    """The thread is busy with another run (409); its interrupt is not waiting for us."""
+    """The thread is busy with another run (409): try again once that run has ended."""
 
 
 class InterruptedThread(BaseModel):
@@ -103,15 +106,43 @@ class ThreadState(BaseModel):
         """Ids of the interrupts pending at this checkpoint."""
         return pending_interrupt_ids(self.raw.get("interrupts") or [])
 
+    def waiting_interrupts(self) -> list[dict[str, Any]]:
+        """The interrupts of the tasks that have not failed: what the thread still waits
+        on. After a failed run the state also lists the failed (or cancelled) tasks'
+        interrupts, whose answers LangGraph may already hold and re-uses when the
+        thread is resumed, so answering them again would change nothing."""
+        tasks = self.raw.get("tasks")
+        if not isinstance(tasks, list):
+            return [i for i in self.raw.get("interrupts") or [] if isinstance(i, dict)]
+        return [i for task in tasks if isinstance(task, dict) and not task.get("error")
+                for i in task.get("interrupts") or [] if isinstance(i, dict)]
+
     @property
     def error(self) -> GraphError | None:
-        """The error a task of this checkpoint failed with, if any."""
+        """The error the last run failed with, if any: the failing task's own (the
+        thread's may only say "An internal error occurred"), not a sibling task's
+        cancellation."""
+        failures = [str(t["error"]) for t in self.raw.get("tasks") or []
+                    if isinstance(t, dict) and t.get("error")]
+        failures.sort(key=lambda text: text.startswith("CancelledError"))
+        if failures:
+            return task_error(failures[0])
         if isinstance(self.values, dict) and (err := graph_error(self.values)):
             return err
-        for task in self.raw.get("tasks") or []:
-            if task.get("error"):
-                return GraphError(error="TaskError", message=str(task["error"]))
         return None
+
+
+def task_error(text: str) -> GraphError:
+    """A task's error as the state shows it (``OSError('disk busy')``) → type, message."""
+    match = re.fullmatch(r"(\w+)\((.*)\)", text.strip(), flags=re.DOTALL)
+    if match is None:
+        return GraphError(error="Error", message=text)
+    message = match.group(2)
+    with contextlib.suppress(ValueError, SyntaxError):
+        literal = ast.literal_eval(message)
+        if isinstance(literal, str):
+            message = literal
+    return GraphError(error=match.group(1), message=message)
 
 
 class RunReceipt(BaseModel):

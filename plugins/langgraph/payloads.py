@@ -14,8 +14,10 @@ Three payload formats are understood (see INTEROP.md):
   message, because the middleware frames a reject as an error to the model while a
   respond answers on the tool's behalf. "ignore" does not exist in this format.
 - ``hitl_tool_approval``: the middleware's ``per_call`` mode, one interrupt per tool
-  call, value ``{"type": "tool_approval", ...}``, allowed decisions in the interrupt's
-  ``response_schema``; it is answered with one bare decision.
+  call, value ``{"type": "tool_approval", ...}``. The interrupt's ``response_schema``
+  lists the allowed decisions and pins an edit's arguments to the tool's own schema,
+  which becomes the action's ``arguments_schema`` (see `response_schema`). It is
+  answered with one bare decision, or ``{interrupt_id: decision}`` beside others.
 
 Several action requests in one interrupt become several specs sharing the interrupt id
 (``index`` / ``count_in_interrupt``): they can only be resumed together.
@@ -28,6 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .response_schema import allowed_decisions, edit_arguments_schema
 
 Verdict = Literal["approve", "edit", "reject", "respond", "ignore"]
 PayloadFormat = Literal["agent_inbox", "hitl_middleware", "hitl_tool_approval"]
@@ -194,23 +198,6 @@ def _hitl_verdicts(decisions: Iterable[str]) -> tuple[Verdict, ...]:
     return tuple(v for v in VERDICTS if v in known and v in set(decisions))
 
 
-def _schema_consts(schema: Any, key: str) -> set[str]:
-    """Every `properties.<key>.const|enum` value anywhere in a JSON Schema."""
-    found: set[str] = set()
-    if isinstance(schema, Mapping):
-        prop = schema.get("properties", {}).get(key)
-        if isinstance(prop, Mapping):
-            if isinstance(prop.get("const"), str):
-                found.add(prop["const"])
-            found.update(v for v in prop.get("enum", ()) if isinstance(v, str))
-        for value in schema.values():
-            found |= _schema_consts(value, key)
-    elif isinstance(schema, list):
-        for item in schema:
-            found |= _schema_consts(item, key)
-    return found
-
-
 def _parse_one(
     thread_id: str,
     interrupt: Mapping[str, Any],
@@ -258,11 +245,17 @@ def _parse_one(
     if isinstance(value, Mapping) and value.get("type") == "tool_approval":
         approval = _validate(_ToolApproval, value, thread_id, interrupt_id, "value")
         schema = interrupt.get("response_schema")
-        allowed = _schema_consts(schema, "type") if schema else {"approve", "edit", "reject"}
+        if schema is not None and not isinstance(schema, Mapping):
+            raise PayloadError(thread_id, interrupt_id, "response_schema", "not an object")
+        allowed = (allowed_decisions(schema) if schema else set()) or {
+            "approve", "edit", "reject"}
+        verdicts = _hitl_verdicts(allowed)
         return [InterruptedAction(
             **common, index=0, count_in_interrupt=1, format="hitl_tool_approval",
             action_class=approval.name, arguments=approval.args,
-            description=approval.description, allowed_verdicts=_hitl_verdicts(allowed),
+            description=approval.description, allowed_verdicts=verdicts,
+            arguments_schema=(edit_arguments_schema(schema)
+                              if schema and "edit" in verdicts else None),
         )]
     shape = type(value).__name__ if not isinstance(value, Mapping) else f"keys {sorted(value)}"
     raise PayloadError(thread_id, interrupt_id, "value",

@@ -87,7 +87,8 @@ def _tool_calls(message: Mapping[str, Any]) -> list[dict[str, Any]]:
     for call in calls if isinstance(calls, list) else []:
         if not isinstance(call, Mapping):
             continue
-        function = call.get("function") if isinstance(call.get("function"), Mapping) else {}
+        raw_function = call.get("function")
+        function: Mapping[str, Any] = raw_function if isinstance(raw_function, Mapping) else {}
         args = call.get("args", call.get("arguments", function.get("arguments")))
         if isinstance(args, str):
             with contextlib.suppress(ValueError):

@@ -5,14 +5,15 @@ for threads updated since the last watermark (any status, with their state value
 1,000 new threads cost five requests, not a thousand). New interrupts become actions
 (one per action request; ids derived from thread, interrupt and index, so asking
 again is a no-op). A thread that moved on while an action of it was pending (resumed
-elsewhere, failed, deleted) gets that action *withdrawn*; a graph error is shown on
-the action. Every ``resync_interval`` (and after an outage) a full listing of the
-interrupted threads catches anything the watermark missed.
+elsewhere, deleted) gets that action *withdrawn*; a failed run is shown on the actions
+and leaves answerable the ones the thread still waits on (see `upkeep`). Every
+``resync_interval`` (and after an outage) a full listing of the interrupted threads
+catches anything the watermark missed, and re-queues verdicts a stranded thread still
+waits for.
 
-Delivery answers one interrupt at a time: its actions must all be decided (the
-earlier ones wait with RETRY), then, if the thread still waits on that very interrupt,
-one resume carries every decision in the format the interrupt came in; the siblings
-are marked delivered with it. An interrupt already resumed is never resumed twice.
+Delivery (see `delivery`) sends, in one resume keyed by interrupt id, every verdict of
+the thread that is due, once all actions of an interrupt are decided; a running
+thread is retried shortly, and nothing is ever sent to an interrupt no longer pending.
 """
 
 from __future__ import annotations
@@ -28,9 +29,7 @@ import httpx
 
 from countersign.plugin_api import (
     ActionRequest,
-    ActionState,
     Delivery,
-    DeliveryOutcome,
     DeliveryResult,
     SourceContext,
     TransientSourceError,
@@ -39,7 +38,6 @@ from countersign.plugin_api import (
 )
 
 from .client import (
-    ConflictError,
     InterruptedThread,
     LangGraphClient,
     NotFoundError,
@@ -47,17 +45,11 @@ from .client import (
     TransientError,
 )
 from .config import LangGraphConfig
-from .payloads import (
-    InterruptedAction,
-    PayloadError,
-    ResumeError,
-    build_command_resume,
-    build_resume_value,
-    graph_error,
-    pending_interrupt_ids,
-)
+from .delivery import Deliverer
+from .payloads import PayloadError, pending_interrupt_ids
 from .reasoning import reasoning_spans, trace_id_for
-from .verdicts import NotResumable, resume_decision, sibling_refs, source_meta, spec_from_meta
+from .upkeep import requeue_stranded, settle_moved_on
+from .verdicts import source_meta
 
 
 class LangGraphSource:
@@ -76,11 +68,7 @@ class LangGraphSource:
         self._watermark: datetime | None = None
         #: Interrupt ids of each thread already turned into actions.
         self._known: dict[str, frozenset[str]] = {}
-        #: (thread, interrupt) resumed by this console → never resumed twice.
-        self._resumed: set[tuple[str, str]] = set()
-        #: thread → action ids we delivered, to show a graph error that follows.
-        self._delivered: dict[str, set[int]] = {}
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._deliverer = Deliverer(self.config.assistant_id or self.config.graph_id or "")
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -172,7 +160,8 @@ class LangGraphSource:
         for thread in result.threads:
             live = (pending_interrupt_ids(thread.interrupts)
                     if thread.status == "interrupted" else [])
-            await self._settle_moved_on(thread, live, by_thread.pop(thread.thread_id, {}))
+            await settle_moved_on(self._context, self._client, self._deliverer.delivered,
+                                  thread, by_thread.pop(thread.thread_id, {}))
             if live and self._known.get(thread.thread_id) != frozenset(live):
                 fresh.append(thread)
                 self._known[thread.thread_id] = frozenset(live)
@@ -185,13 +174,13 @@ class LangGraphSource:
                 try:
                     raw = await self._client.get_thread(thread_id)
                 except NotFoundError:
-                    await self._withdraw([a for ids in groups.values() for a in ids],
-                                         "the thread was deleted on the server")
+                    for action_id in (a for ids in groups.values() for a in ids):
+                        await self._context.withdraw(action_id,
+                                                     "the thread was deleted on the server")
                     continue
-                thread = InterruptedThread.model_validate(raw)
-                live = (pending_interrupt_ids(thread.interrupts)
-                        if thread.status == "interrupted" else [])
-                await self._settle_moved_on(thread, live, groups)
+                await settle_moved_on(self._context, self._client, self._deliverer.delivered,
+                                      InterruptedThread.model_validate(raw), groups)
+            await requeue_stranded(self._context, result.threads, pending)
         created = await self._context.request_actions(requests) if requests else []
         return sum(1 for _, new in created if new)
 
@@ -208,31 +197,6 @@ class LangGraphSource:
             return thread.model_copy(update={"values": state.values})
 
         return list(await asyncio.gather(*(fill(t) for t in threads)))
-
-    async def _settle_moved_on(self, thread: InterruptedThread, live: list[str],
-                               pending: dict[str, list[int]]) -> None:
-        """Withdraw pending actions whose interrupt is gone; show a graph error on ours.
-
-        A busy thread is left alone: it is running (perhaps resuming another of its
-        interrupts) and shows up again, updated, when the run ends.
-        """
-        assert self._context is not None and self._client is not None
-        if thread.status == "busy":
-            return
-        gone = {iid: ids for iid, ids in pending.items() if iid not in live}
-        error: str | None = None
-        if thread.status == "error" and (gone or thread.thread_id in self._delivered):
-            with contextlib.suppress(TransientError, PermanentError):
-                found = graph_error(await self._client.get_thread(thread.thread_id))
-                error = f"graph error: {found.error}: {found.message}" if found else None
-            error = error or "graph error (thread status is error)"
-            for action_id in self._delivered.pop(thread.thread_id, set()):
-                await self._context.note_error(action_id, error)
-        for ids in gone.values():
-            reason = error or (f"resumed elsewhere: the thread is now {thread.status} and "
-                               f"no longer waits on this interrupt")
-            for action_id in ids:
-                await self._context.withdraw(action_id, reason)
 
     def _requests(self, thread: InterruptedThread,
                   pending: Mapping[str, int]) -> list[ActionRequest]:
@@ -275,86 +239,8 @@ class LangGraphSource:
     # -- delivery --------------------------------------------------------------------
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
-        """Resume the interrupt once all its actions are decided (see module doc)."""
-        spec = spec_from_meta(delivery.source_meta)
-        key = (spec.thread_id, spec.interrupt_id)
-        async with self._locks.setdefault(key, asyncio.Lock()):
-            if key in self._resumed:
-                return DeliveryResult(DeliveryOutcome.DELIVERED, "resumed with its siblings")
-            result = await self._deliver_interrupt(spec, delivery)
-        if result.outcome is not DeliveryOutcome.RETRY:
-            self._locks.pop(key, None)
-        return result
-
-    async def _deliver_interrupt(self, spec: InterruptedAction,
-                                 delivery: Delivery) -> DeliveryResult:
+        """Resume the thread with this verdict and every other one due (see `delivery`)."""
         context, client = self._context, self._client
         if context is None or client is None:
             raise TransientSourceError("the LangGraph source is not running")
-        refs = sibling_refs(spec)
-        ids = await context.find_actions(refs)
-        siblings: list[tuple[InterruptedAction, Any, int]] = []
-        waiting = 0
-        for ref in refs:
-            action_id = ids.get(ref)
-            if action_id is None:
-                return DeliveryResult(DeliveryOutcome.FAILED, f"sibling action {ref} is missing")
-            decision = (delivery.decision if action_id == delivery.action.id
-                        else await context.decision(action_id))
-            if decision is None:
-                state = (await context.action(action_id)).state
-                if state is not ActionState.PENDING:
-                    return DeliveryResult(DeliveryOutcome.STALE,
-                                          f"sibling action {action_id} is {state.value}")
-                waiting += 1
-                continue
-            sibling = (spec if action_id == delivery.action.id
-                       else spec_from_meta(await context.source_meta(action_id)))
-            siblings.append((sibling, decision, action_id))
-        if waiting:
-            return DeliveryResult(DeliveryOutcome.RETRY, f"waiting for the other {waiting} "
-                                  f"decision(s) of this interrupt")
-        try:
-            decisions = [resume_decision(s, d) for s, d, _ in siblings]
-        except NotResumable as exc:
-            return DeliveryResult(DeliveryOutcome.STALE, str(exc))
-        try:
-            thread = await client.get_thread(spec.thread_id)
-        except NotFoundError:
-            await self._withdraw(ids.values(), "the thread was deleted on the server")
-            return DeliveryResult(DeliveryOutcome.STALE, "the thread no longer exists")
-        except TransientError as exc:
-            raise TransientSourceError(str(exc)) from exc
-        live = pending_interrupt_ids(thread.get("interrupts") or {})
-        if thread.get("status") != "interrupted" or spec.interrupt_id not in live:
-            await self._withdraw(ids.values(), "resumed elsewhere: the thread no longer "
-                                 "waits on this interrupt")
-            return DeliveryResult(DeliveryOutcome.STALE, "the thread no longer waits on this "
-                                  "interrupt (resumed elsewhere); nothing was sent")
-        try:
-            value = build_resume_value([s for s, _, _ in siblings], decisions)
-            resume = build_command_resume({spec.interrupt_id: value}, live)
-        except ResumeError as exc:
-            return DeliveryResult(DeliveryOutcome.FAILED, str(exc))
-        assistant = str(delivery.source_meta.get("assistant_id") or self.config.assistant_id
-                        or self.config.graph_id or "")
-        try:
-            await client.resume(spec.thread_id, assistant, resume)
-        except ConflictError:
-            return DeliveryResult(DeliveryOutcome.STALE, "the thread is busy with another run")
-        except TransientError as exc:
-            raise TransientSourceError(str(exc)) from exc
-        except PermanentError as exc:
-            return DeliveryResult(DeliveryOutcome.FAILED, str(exc))
-        self._resumed.add((spec.thread_id, spec.interrupt_id))
-        self._delivered.setdefault(spec.thread_id, set()).update(a for _, _, a in siblings)
-        for _, decision, action_id in siblings:
-            if action_id != delivery.action.id:
-                await context.mark_delivered(decision.id)
-        return DeliveryResult(DeliveryOutcome.DELIVERED)
-
-    async def _withdraw(self, action_ids: Any, reason: str) -> None:
-        assert self._context is not None
-        for action_id in action_ids:
-            await self._context.withdraw(action_id, reason)
-
+        return await self._deliverer.deliver(context, client, delivery)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
+from .console import Console, open_console
 from .server import (
     GRAPHS_SOURCE,
     LANGGRAPH_JSON,
@@ -36,3 +39,11 @@ def langgraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LangG
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+async def console(langgraph_server: LangGraphDevServer,
+                  tmp_path: Path) -> AsyncIterator[Console]:
+    """A running console whose LangGraph source sees only this test's threads."""
+    async with open_console(langgraph_server, tmp_path / "s.db", tag=uuid.uuid4().hex) as opened:
+        yield opened

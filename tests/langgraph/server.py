@@ -32,7 +32,20 @@ from pathlib import Path
 
 import httpx
 
-REQUIREMENTS = ("langgraph>=1.0", "langgraph-cli[inmem]>=0.4")
+#: The server environment, pinned (the "lock" of the LangGraph tests): the versions
+#: issue 14 was found and fixed with. Changing a line builds a new cached venv beside
+#: the old one, so a session still running the old server is not pulled from under.
+REQUIREMENTS = (
+    "langchain==1.5.2",
+    "langchain-core==1.8.3",
+    "langgraph==1.2.24",
+    "langgraph-prebuilt==1.1.3",
+    "langgraph-checkpoint==4.3.2",
+    "langgraph-sdk==0.4.14",
+    "langgraph-cli[inmem]==0.4.40",
+    "langgraph-api==0.16.7",
+    "langgraph-runtime-inmem==0.36.7",
+)
 START_TIMEOUT = 60.0
 
 
@@ -145,9 +158,15 @@ hitl = _build(review=hitl_node)
 inbox_pair = _build(left=left_node, right=right_node)  # two interrupts pending at once
 '''
 
+#: Real `create_agent` graphs (`agent_graphs.py`, copied into the project).
+AGENT_GRAPHS = Path(__file__).with_name("agent_graphs.py")
+
 LANGGRAPH_JSON = {
     "dependencies": ["."],
-    "graphs": {name: f"./review_graphs.py:{name}" for name in ("inbox", "hitl", "inbox_pair")},
+    "graphs": {
+        **{name: f"./review_graphs.py:{name}" for name in ("inbox", "hitl", "inbox_pair")},
+        **{name: f"./agent_graphs.py:{name}" for name in ("agent_batched", "agent_per_call")},
+    },
 }
 
 
@@ -158,9 +177,9 @@ def _cache_dir() -> Path:
 
 def server_venv() -> Path:
     """The cached server virtualenv, (re)built when `REQUIREMENTS` changed."""
-    target = _cache_dir() / "langgraph-venv"
-    marker = target / "countersign-requirements.sha256"
     digest = hashlib.sha256("\n".join(REQUIREMENTS).encode()).hexdigest()
+    target = _cache_dir() / f"langgraph-venv-{digest[:12]}"
+    marker = target / "countersign-requirements.sha256"
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.parent / "langgraph-venv.lock", "w") as lock:
         with contextlib.suppress(ImportError):  # no fcntl on Windows: no locking there
@@ -264,6 +283,7 @@ class LangGraphDevServer:
 def make_server(project: Path, port: int | None = None) -> LangGraphDevServer:
     """A (not yet started) server for the test graphs in the empty folder `project`."""
     (project / "review_graphs.py").write_text(GRAPHS_SOURCE)
+    shutil.copyfile(AGENT_GRAPHS, project / "agent_graphs.py")
     (project / "langgraph.json").write_text(json.dumps(LANGGRAPH_JSON))
     shutil.rmtree(project / ".langgraph_api", ignore_errors=True)
     return LangGraphDevServer(server_venv(), project, port or free_port())

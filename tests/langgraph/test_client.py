@@ -23,7 +23,7 @@ from countersign_plugins.langgraph.payloads import (
     build_resume_value,
 )
 
-from .conftest import LangGraphDevServer
+from .server import LangGraphDevServer
 
 EMAIL = {"name": "send_email", "args": {"to": "a@example.com", "body": "hi"}}
 DELETE = {"name": "delete_file", "args": {"path": "/tmp/report.txt"}}

@@ -1,17 +1,14 @@
-"""`LangGraphSource` inside a real `Runtime` against a real `langgraph dev` server.
+"""`LangGraphSource` inside a real `Runtime` against a real `langgraph dev` server
+(the review graphs; the `create_agent` ones are in test_agents.py).
 
-Each test tags its threads with a unique metadata value and configures the source to
-see only those, so tests sharing the session's server do not see each other's threads.
+Each test's console sees only its own threads (see console.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +16,14 @@ import httpx
 import pytest
 
 from countersign.domain import ActionState, DeliveryState, EditSeverity, SpanKind, Verdict
-from countersign.runtime import Runtime, SourceStatus
+from countersign.runtime import SourceStatus
 from countersign.services.actions import ActionService
 from countersign.services.decisions import DecisionService
-from countersign.store.engine import Store
 from countersign.store.migrate import open_store
 from countersign_plugins.langgraph.client import LangGraphClient
-from countersign_plugins.langgraph.source import LangGraphSource
 
-from .conftest import LangGraphDevServer
+from .console import Console, decide, wait_for, wait_for_async
+from .server import LangGraphDevServer
 from .test_client import DELETE, EMAIL, start_thread
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -47,89 +43,6 @@ CONVERSATION = [
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@dataclass
-class Console:
-    """A store, a runtime with one LangGraph source, and the tag its threads carry."""
-
-    store: Store
-    runtime: Runtime
-    source: LangGraphSource
-    tag: str
-    http: httpx.AsyncClient
-    client: LangGraphClient
-
-    @property
-    def actions(self) -> ActionService:
-        return ActionService(self.store)
-
-    async def thread(self, graph: str, requests: list[dict[str, Any]],
-                     messages: list[dict[str, Any]] | None = None) -> str:
-        if messages is None:
-            return await start_thread(self.http, graph, requests, {"suite": self.tag})
-        thread_id = str((await self.http.post(
-            "/threads", json={"metadata": {"suite": self.tag}})).json()["thread_id"])
-        await self.http.post(f"/threads/{thread_id}/runs/wait", json={
-            "assistant_id": graph, "input": {"requests": requests, "messages": messages}})
-        return thread_id
-
-    async def pending(self, thread_id: str, count: int = 1) -> list[int]:
-        """Ids of the thread's pending actions, once there are ``count``."""
-        def found() -> list[int]:
-            rows = self.actions.queue_rows()
-            return [r.id for r in rows
-                    if self.actions.get(r.id).source_ref.startswith(f"{thread_id}/")]
-        return await wait_for(lambda: (ids if len(ids := found()) >= count else None))
-
-    async def values(self, thread_id: str, key: str) -> Any:
-        """The thread's `key` once it is non-empty (the graph ran to its end)."""
-        async def probe() -> Any:
-            state = await self.client.get_state(thread_id)
-            return (state.values or {}).get(key) if not state.next else None
-        return await wait_for_async(probe)
-
-
-async def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await asyncio.to_thread(check)
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError("timed out waiting")
-
-
-async def wait_for_async(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError("timed out waiting")
-
-
-def decide(store: Store, action_id: int, verdict: Verdict, **kwargs: Any) -> None:
-    DecisionService(store).decide(action_id, verdict, reviewer="ann", **kwargs)
-
-
-@pytest.fixture
-async def console(langgraph_server: LangGraphDevServer,
-                  tmp_path: Path) -> AsyncIterator[Console]:
-    tag = uuid.uuid4().hex
-    store = open_store("sqlite:///" + str(tmp_path / "s.db"))
-    source = LangGraphSource("lg", {"url": langgraph_server.url, "metadata": {"suite": tag},
-                                    "poll_interval": 0.2, "resync_interval": 2.0})
-    runtime = Runtime(store, [source], expiry_interval=0.1, delivery_interval=0.05)
-    async with httpx.AsyncClient(base_url=langgraph_server.url, timeout=30.0) as http, \
-            LangGraphClient(langgraph_server.url, timeout=15.0) as client:
-        await runtime.start()
-        try:
-            yield Console(store, runtime, source, tag, http, client)
-        finally:
-            await runtime.stop()
-            store.dispose()
 
 
 async def test_verdicts_reach_the_graph_with_edited_arguments(console: Console) -> None:
@@ -158,8 +71,11 @@ async def test_verdicts_reach_the_graph_with_edited_arguments(console: Console) 
     decide(console.store, inbox_action, Verdict.EDIT, arguments=edited,
            severity=EditSeverity.MATERIAL)
     decide(console.store, second, Verdict.REJECT, reason="not that file")
-    await asyncio.sleep(0.5)  # the first decided sibling waits for the other
+    # The decided sibling is held back until the other is decided, not sent alone.
+    await wait_for(lambda: "waiting for the other 1 decision" in (
+        console.decisions.outbox_error(second) or ""))
     assert console.actions.get(second).state is ActionState.DECIDED
+    assert (await console.client.get_thread(pair))["status"] == "interrupted"
     decide(console.store, first, Verdict.EDIT, arguments={"to": "c@example.com"},
            severity=EditSeverity.COSMETIC)
 
@@ -273,7 +189,7 @@ async def test_worker_runs_a_configured_langgraph_source(
                       f'metadata = {{suite = "{tag}"}}\n')
     url = "sqlite:///" + str(tmp_path / "w.db")
     store = open_store(url)
-    worker = subprocess.Popen([sys.executable, "-m", "countersign.cli", "--store", url,
+    worker = subprocess.Popen([sys.executable, "-m", "countersign", "--store", url,
                                "--config", str(config), "worker"],
                               stderr=subprocess.PIPE, text=True)
     try:
