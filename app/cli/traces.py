@@ -1,11 +1,14 @@
 """The trace commands of ``countersign`` (registered by cli.py):
 
     countersign import-otlp FILE... [--source NAME] [--json]
+    countersign trace list [--agent A] [--status ok|error|unset|running] [--since WHEN]
+                           [--limit N] [--json]
     countersign trace show TRACE_ID [--json]
     countersign worker [--otlp-port PORT] [--otlp-host HOST] [--no-otlp]
 
 ``import-otlp`` reads OTLP/JSON, protobuf or JSON Lines files (gzip too; sniffed from
-the content), stores every readable span and says what it could not store, naming the
+the content) of traces or of logs (log records about spans: GenAI content events and
+other span events), stores every readable span and says what it could not store, naming the
 file, the span and the field. Exit 0 when every file could be read and at least one of
 their spans is stored (re-imported spans count: imports are idempotent); 1 when a file
 could not be read or decoded (the others are still imported), or when every span was
@@ -40,13 +43,24 @@ def add_parsers(sub: Any) -> None:
     imp.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     trace = sub.add_parser("trace", help="inspect runs (traces)")
     tsub = trace.add_subparsers(dest="trace_command", metavar="SUBCOMMAND", required=True)
+    listing = tsub.add_parser("list", help="runs, newest first, with their trace ids")
+    listing.add_argument("--agent", metavar="A", help="only runs of this agent")
+    listing.add_argument("--status", choices=["ok", "error", "unset", "running"],
+                         help="only runs with this status (running: not finished)")
+    listing.add_argument("--since", metavar="WHEN", type=parse_since,
+                         help="only runs started since WHEN: a duration back from now "
+                         "(30m, 2h, 7d) or an ISO date/time (2026-11-20, 2026-11-20T08:00)")
+    listing.add_argument("--limit", type=int, default=50, metavar="N",
+                         help="at most N runs (default 50)")
+    listing.add_argument("--json", action="store_true",
+                         help="one JSON array of runs ([] when there is none)")
     show = tsub.add_parser("show", help="one run's spans as a tree")
     show.add_argument("trace_id", metavar="TRACE_ID")
     show.add_argument("--json", action="store_true", help="the normalised spans as JSON")
 
 
 def add_worker_options(worker: argparse.ArgumentParser) -> None:
-    from ..ingest.receiver import DEFAULT_PORT
+    from ..ingest import DEFAULT_PORT
 
     worker.add_argument("--otlp-port", type=int, default=DEFAULT_PORT, metavar="PORT",
                         help=f"port of the OTLP/HTTP trace receiver (default {DEFAULT_PORT})")
@@ -58,6 +72,9 @@ def add_worker_options(worker: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, store: Store) -> int:
     if args.command == "import-otlp":
         return import_files(store, args.files, source=args.source, as_json=args.json)
+    if args.trace_command == "list":
+        return list_runs(store, agent=args.agent, status=args.status, since_ns=args.since,
+                         limit=args.limit, as_json=args.json)
     return show_trace(store, args.trace_id, as_json=args.json)
 
 
@@ -171,6 +188,71 @@ def _print_summary(total: IngestResult, failed: list[str], files: int, elapsed: 
         print(f"unreadable: {one_line(problem, 300)}", file=sys.stderr)
 
 
+# -- trace list ----------------------------------------------------------------------
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_since(text: str) -> int:
+    """``--since``: a duration back from now (``90s``, ``30m``, ``2h``, ``7d``, ``1w``) or
+    an ISO 8601 date or date-time (local time unless it names a zone), as epoch ns."""
+    import datetime as dt
+
+    value = text.strip()
+    unit = _UNITS.get(value[-1:].lower())
+    if unit is not None and value[:-1].strip().isdigit():
+        return time.time_ns() - int(value[:-1]) * unit * 10**9
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a duration (30m, 2h, 7d) nor an ISO date/time "
+            "(2026-11-20 or 2026-11-20T08:00)") from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return int(moment.timestamp() * 10**9)
+
+
+def list_runs(store: Store, *, agent: str | None = None, status: str | None = None,
+              since_ns: int | None = None, limit: int = 50, as_json: bool = False) -> int:
+    """Runs newest first: a table, or with ``as_json`` one JSON array (``[]`` when none)."""
+    from ..domain.runs import RunQuery
+    from ..services.traces import TraceService
+
+    if not 1 <= limit <= 10_000:
+        print("countersign: --limit must be between 1 and 10000", file=sys.stderr)
+        return 2
+    query = RunQuery(agent=agent, status=status, since_ns=since_ns, limit=limit)
+    runs = TraceService(store).search_runs(query)
+    if as_json:
+        print(json.dumps([run_json(run) for run in runs], ensure_ascii=False))
+        return 0
+    if not runs:
+        print("no runs")
+        return 0
+    print(f"{'TRACE ID':<32}  {'STARTED':<19}  {'STATE':<7}  {'SPANS':>5}  {'TOKENS':>8}  "
+          f"{'COST':>8}  {'AGENT':<20}  NAME")
+    for run in runs:
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started_ns / 1e9))
+        agent_text = one_line(run.agent_name or "—", 20)
+        name = one_line(run.name or "(root span not received)", 60)
+        if run.duplicate_of is not None:
+            name += f"  [duplicate of {run.duplicate_of}]"
+        print(f"{run.trace_id:<32}  {started:<19}  {run.state:<7}  {run.span_count:>5}  "
+              f"{run.total_tokens:>8}  {cost_text(run.total_cost):>8}  {agent_text:<20}  "
+              f"{name}")
+    return 0
+
+
+def run_json(run: RunSummary) -> dict[str, Any]:
+    """A run for scripts: its fields, its state, and null for an unknown cost."""
+    out = run.model_dump(mode="json")
+    out["state"] = run.state
+    out["duration_ns"] = run.duration_ns
+    out["total_tokens"] = run.total_tokens
+    return out
+
+
 # -- trace show ----------------------------------------------------------------------
 
 
@@ -207,10 +289,23 @@ def _span_json(span: SpanRecord) -> dict[str, Any]:
 
 def _run_header(run: RunSummary) -> str:
     duration = _duration(run.duration_ns)
-    return (f"run {run.trace_id}  {one_line(run.name or '(root span not received)', 80)}\n"
-            f"  agent {one_line(run.agent_name or '-', 60)}  status {run.status}  "
-            f"{run.span_count} spans ({run.error_count} failed)  {duration}  "
-            f"tokens {run.prompt_tokens}+{run.completion_tokens}  cost {run.total_cost:.4f}")
+    agent = one_line(run.agent_name or "—", 60)
+    if run.agent_from_service:
+        agent += " (service)"
+    header = (f"run {run.trace_id}  {one_line(run.name or '(root span not received)', 80)}\n"
+              f"  agent {agent}  status {run.state}  "
+              f"{run.span_count} spans ({run.error_count} failed)  {duration}  "
+              f"tokens {run.prompt_tokens}+{run.completion_tokens}  "
+              f"cost {cost_text(run.total_cost)}")
+    if run.duplicate_of is not None:
+        header += (f"\n  duplicate: this model call is also recorded in run {run.duplicate_of} "
+                   "by another instrumentation; its tokens are counted there")
+    return header
+
+
+def cost_text(cost: float | None) -> str:
+    """A cost, or "—" when unknown (never 0.0000 for "no cost data")."""
+    return "—" if cost is None else f"{cost:.4f}"
 
 
 def tree_lines(spans: list[SpanRecord], *, max_indent: int = 40) -> list[str]:
@@ -239,6 +334,15 @@ def _span_line(span: SpanRecord, depth: int, max_indent: int) -> str:
     mark = "✗ " if span.status_code == "error" else ""
     parts = [f"{indent}{mark}{span.kind.value:<9} {one_line(span.name, 80)}",
              _duration(None if span.end_ns is None else span.end_ns - span.start_ns)]
+    if span.model:
+        parts.append(f"model {one_line(span.model, 60)}")
+    if span.provider:
+        parts.append(f"provider {one_line(span.provider, 40)}")
+    tool, call_id = _tool_of(span)
+    if tool:
+        parts.append(f"tool {one_line(tool, 60)}")
+    if call_id:
+        parts.append(f"call {one_line(call_id, 60)}")
     if span.prompt_tokens is not None or span.completion_tokens is not None:
         parts.append(f"tokens {span.prompt_tokens or 0}+{span.completion_tokens or 0}")
     if span.cost is not None:
@@ -249,6 +353,21 @@ def _span_line(span: SpanRecord, depth: int, max_indent: int) -> str:
     if span.parent_span_id is not None and depth == 0:
         parts.append(f"(parent {span.parent_span_id} not received)")
     return "  ".join(parts)
+
+
+def _tool_of(span: SpanRecord) -> tuple[str | None, str | None]:
+    """(tool name, call id) of a tool span, from its normalised input."""
+    if span.kind.value != "tool" or not span.input_json:
+        return None, None
+    try:
+        value = json.loads(span.input_json)
+    except ValueError:
+        return None, None
+    if not isinstance(value, dict):
+        return None, None
+    tool, call_id = value.get("tool"), value.get("call_id")
+    return (tool if isinstance(tool, str) else None,
+            call_id if isinstance(call_id, str) else None)
 
 
 def _duration(ns: int | None) -> str:

@@ -42,15 +42,37 @@ class RunSummary(BaseModel):
     source: str
     started_ns: int
     ended_ns: int | None
-    #: "ok", "error" (at least one span failed) or "unset".
+    #: The root span's status once it arrived ("ok", "error", or "unset"; an unset
+    #: root over failed spans is "error"); before that, "error" if any span failed,
+    #: else "ok" if any succeeded, else "unset". See ``state`` for a running run.
     status: str
     span_count: int
     error_count: int
     prompt_tokens: int
     completion_tokens: int
-    total_cost: float
+    #: None when no span carried a cost: unknown, not free.
+    total_cost: float | None
     #: Actions of this run still waiting for a verdict.
     pending_actions: int = 0
+    #: The root span's id once it arrived.
+    root_span_id: str | None = None
+    #: True once the root span arrived with an end time.
+    finished: bool = False
+    #: The resource's ``service.name`` of the root (else of any span).
+    service_name: str | None = None
+    #: True when ``agent_name`` is only that service name (no span named an agent).
+    agent_from_service: bool = False
+    #: The instrumentation scope of the root span (which library recorded the run).
+    instrumentation: str | None = None
+    #: Set on a lone model call that a second instrumentation recorded as a run of its
+    #: own while the same call is part of another run: that run's trace id. Its tokens
+    #: and cost are already counted there; totals over runs skip it.
+    duplicate_of: str | None = None
+
+    @property
+    def state(self) -> str:
+        """What a list shows: "running" until the root span has ended, then ``status``."""
+        return self.status if self.finished else "running"
 
     @property
     def duration_ns(self) -> int | None:
@@ -83,5 +105,7 @@ class RunQuery(BaseModel):
     has_pending_action: bool | None = None
     #: Case-insensitive substring of the run's (root span's) name.
     text: str | None = None
+    #: False: leave out runs that duplicate a model call of another run.
+    include_duplicates: bool = True
     limit: int = Field(default=200, ge=1, le=10_000)
     offset: int = Field(default=0, ge=0)

@@ -15,6 +15,7 @@ roll-ups; both dialects take the forms used here.
 
 from __future__ import annotations
 
+import logging
 import math
 import operator
 import re
@@ -23,14 +24,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from ..domain import SpanRecord
 from ..domain.runs import IngestResult
 from ..store.models import AgentRow, RunRow, SpanRow
 from ..wire.normalize import SPAN_FIELDS, SpanValues
+from ..wire.safe_text import is_store_safe, safe_json, safe_plain
+from .span_duplicates import find_duplicate_calls
+
+log = logging.getLogger("countersign.services.spans")
 
 #: Spans per transaction for batch imports (one commit each).
 BATCH_SPANS = 5_000
@@ -43,8 +49,10 @@ _STATUSES = frozenset({"ok", "error", "unset"})
 #: Column widths of `SpanRow` / `RunRow` that PostgreSQL enforces.
 _WIDTHS = {"model": 200, "provider": 100, "agent_name": 200, "session_id": 200,
            "error_type": 200}
+_WIDTHS.update(service_name=200, scope_name=200)
 _TEXTS = ("name", "status_message", "model", "provider", "agent_name", "session_id",
-          "error_type")
+          "error_type", "service_name", "scope_name")
+_JSON_TEXTS = ("input_json", "output_json", "attributes_json", "events_json")
 _COUNTS = ("prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens")
 _RUN_NAME_WIDTH = 500
 _SPANS = SpanRow.__table__
@@ -53,9 +61,11 @@ _SPAN_COLUMNS = SPAN_FIELDS
 assert set(_SPAN_COLUMNS) == {c.name for c in _SPANS.columns} - {"id"}, "SpanRow ≠ SpanRecord"
 _FIELDS_OF = operator.itemgetter(*_SPAN_COLUMNS)
 (_TRACE, _SPAN, _PARENT, _NAME, _KIND, _START, _END, _STATUS, _PROMPT, _COMPLETION, _COST,
- _AGENT, _SESSION) = (_SPAN_COLUMNS.index(name) for name in (
+ _AGENT, _SESSION, _SERVICE, _SCOPE, _WARNINGS, _MODEL) = (_SPAN_COLUMNS.index(name) for name in (
     "trace_id", "span_id", "parent_span_id", "name", "kind", "start_ns", "end_ns",
-    "status_code", "prompt_tokens", "completion_tokens", "cost", "agent_name", "session_id"))
+    "status_code", "prompt_tokens", "completion_tokens", "cost", "agent_name", "session_id",
+    "service_name", "scope_name", "warnings_json", "model"))
+_JSON_INDEXES = tuple((_SPAN_COLUMNS.index(name), name) for name in _JSON_TEXTS)
 _TEXT_WIDTHS = tuple(
     (_SPAN_COLUMNS.index(name), _WIDTHS.get(name)) for name in _TEXTS
 )
@@ -93,13 +103,24 @@ def _row(span: SpanRecord) -> SpanValues:
     refuse integers past 64 bits). Spans come from many sources, not only decoders."""
     row = list(_FIELDS_OF(span.__dict__))
     row[_KIND] = span.kind.value
+    warnings: list[str] = []
     for index, width in _TEXT_WIDTHS:
         value = row[index]
         if value is not None:
             if "\x00" in value:
                 row[index] = value = value.replace("\x00", "\ufffd")
             if width is not None and len(value) > width:
-                row[index] = value[:width]
+                row[index] = value = value[:width]
+            if not is_store_safe(value):
+                row[index] = safe_plain(value, _SPAN_COLUMNS[index], warnings)
+    for index, name in _JSON_INDEXES:
+        value = row[index]
+        if value is not None and not is_store_safe(value):
+            row[index] = safe_json(value, name.removesuffix("_json"), warnings)
+    if warnings:
+        from ..wire.json_text import canonical_json, loads
+
+        row[_WARNINGS] = canonical_json([*loads(row[_WARNINGS] or "[]"), *warnings])
     if row[_STATUS] not in _STATUSES:
         row[_STATUS] = "unset"
     for index in _COUNT_INDEXES:
@@ -120,13 +141,18 @@ class _RunDelta:
     errors: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost: float = 0.0
+    cost: float | None = None
     started_ns: int = _INT63_MAX
     ended_ns: int | None = None
     any_ok: bool = False
     root_name: str = ""
     agent_name: str | None = None
     session_id: str | None = None
+    service_name: str | None = None
+    scope_name: str | None = None
+    root_span_id: str | None = None
+    root_status: str | None = None
+    root_end_ns: int | None = None
 
     def add(self, row: SpanValues) -> None:
         self.spans += 1
@@ -137,23 +163,52 @@ class _RunDelta:
             self.any_ok = True
         self.prompt_tokens += row[_PROMPT] or 0
         self.completion_tokens += row[_COMPLETION] or 0
-        self.cost += row[_COST] or 0.0
+        cost = row[_COST]
+        if cost is not None:
+            self.cost = cost if self.cost is None else self.cost + cost
         self.started_ns = min(self.started_ns, row[_START])
         end = row[_END]
         if end is not None and (self.ended_ns is None or end > self.ended_ns):
             self.ended_ns = end
         if row[_PARENT] is None:
-            # The root names the run and speaks for it.
+            # The root names the run and speaks for it; its status and end are the run's.
             self.root_name = row[_NAME][:_RUN_NAME_WIDTH] or self.root_name
             self.agent_name = row[_AGENT] or self.agent_name
             self.session_id = row[_SESSION] or self.session_id
+            self.service_name = row[_SERVICE] or self.service_name
+            self.scope_name = row[_SCOPE] or self.scope_name
+            self.root_span_id, self.root_status, self.root_end_ns = row[_SPAN], status, end
         else:
             self.agent_name = self.agent_name or row[_AGENT]
             self.session_id = self.session_id or row[_SESSION]
+            self.service_name = self.service_name or row[_SERVICE]
+            self.scope_name = self.scope_name or row[_SCOPE]
 
     @property
     def status(self) -> str:
-        return "error" if self.errors else ("ok" if self.any_ok else "unset")
+        """The rule of `_run_status` for a run seen for the first time."""
+        return run_status(self.root_status, self.errors, self.any_ok)
+
+    @property
+    def agent(self) -> tuple[str | None, str | None]:
+        """(agent name, where it came from): a span's agent, else the service."""
+        if self.agent_name:
+            return self.agent_name, "span"
+        if self.service_name:
+            return self.service_name, "service"
+        return None, None
+
+
+def run_status(root_status: str | None, errors: int, any_ok: bool) -> str:
+    """A run's status: its root's once the root arrived (an unset root over failed
+    spans is "error"), else "error" if a span failed, "ok" if one succeeded, or unset."""
+    if root_status in ("error", "ok"):
+        return root_status
+    if errors:
+        return "error"
+    if root_status is None and any_ok:
+        return "ok"
+    return "unset"
 
 
 def write_spans(
@@ -188,7 +243,12 @@ def write_values(
     agent_id: int | None = None,
 ) -> IngestResult:
     """`write_spans` for rows the normaliser made (`normalize_values`): checked ids and
-    times, store-safe text. The OTLP pipeline writes through here."""
+    times, store-safe text. The OTLP pipeline writes through here.
+
+    A span the store refuses (a constraint, a value the driver cannot take) costs only
+    itself: the batch is written in a savepoint, and when that fails the batch is
+    split and its halves written alone, down to the one span, which is rejected with
+    the store's reason. The store being unavailable is not a span's fault and raises."""
     result = IngestResult()
     unique: list[SpanValues] = []
     seen: set[tuple[str, str]] = set()
@@ -201,9 +261,43 @@ def write_values(
         unique.append(row)
     if not unique:
         return result
-    added = _insert_new(session, unique)
+    added: list[SpanValues] = []
+    pending = [unique]
+    while pending:
+        part = pending.pop()
+        try:
+            with session.begin_nested():
+                inserted = _write_part(session, part, source=source, agent_id=agent_id)
+        except Exception as exc:
+            if _store_unavailable(exc):
+                raise
+            if len(part) > 1:
+                middle = len(part) // 2
+                pending.extend((part[middle:], part[:middle]))  # first half first
+                continue
+            row = part[0]
+            result.rejected.append(
+                f"span {row[_SPAN]} of trace {row[_TRACE]}: the store refused it: "
+                f"{_reason(exc)}")
+            continue
+        added.extend(inserted)
+        result.duplicates += len(part) - len(inserted)
     result.added = len(added)
-    result.duplicates += len(unique) - len(added)
+    if added:
+        try:
+            with session.begin_nested():
+                find_duplicate_calls(session, added)
+        except Exception as exc:  # the spans are stored; only the link is missed
+            if _store_unavailable(exc):
+                raise
+            log.exception("could not look for duplicate model calls")
+    return result
+
+
+def _write_part(
+    session: Session, rows: list[SpanValues], *, source: str, agent_id: int | None
+) -> list[SpanValues]:
+    added = _insert_new(session, rows)
     deltas: dict[str, _RunDelta] = {}
     for row in added:
         delta = deltas.get(row[_TRACE])
@@ -212,7 +306,21 @@ def write_values(
         delta.add(row)
     if deltas:
         _upsert_runs(session, deltas, source=source, agent_id=agent_id)
-    return result
+    return added
+
+
+def _store_unavailable(exc: BaseException) -> bool:
+    """The store itself is failing (locked, disk full, connection lost): no span is
+    to blame, and the caller retries the whole batch."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError)
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    detail = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = str(detail).strip().splitlines()[0] if str(detail).strip() else ""
+    return f"{type(detail).__name__}: {text[:300]}" if text else type(detail).__name__
 
 
 def _insert_new(session: Session, rows: list[SpanValues]) -> list[SpanValues]:
@@ -258,17 +366,21 @@ def _upsert_runs(
 ) -> None:
     agents: dict[str, int] = {}
     if agent_id is None:
-        agents = resolve_agents(session, (d.agent_name for d in deltas.values()))
-    rows = [
-        (
+        agents = resolve_agents(session, (d.agent[0] for d in deltas.values()))
+    rows = []
+    for trace_id, d in sorted(deltas.items()):  # one lock order for all writers
+        agent_name, agent_source = d.agent
+        if agent_id is not None:
+            agent_source = agent_source or "span"
+        rows.append((
             trace_id,
             agent_id if agent_id is not None
-            else agents.get(d.agent_name) if d.agent_name else None,
-            d.agent_name, d.root_name, d.session_id, d.started_ns, d.ended_ns, d.status,
+            else agents.get(agent_name) if agent_name else None,
+            agent_name, d.root_name, d.session_id, d.started_ns, d.ended_ns, d.status,
             source[:200], d.spans, d.errors, d.prompt_tokens, d.completion_tokens, d.cost,
-        )
-        for trace_id, d in sorted(deltas.items())  # one lock order for all writers
-    ]
+            agent_source, d.service_name, d.root_span_id, d.root_status, d.root_end_ns,
+            d.scope_name,
+        ))
     if session.get_bind().dialect.name != "sqlite":
         session.execute(_run_upsert(_dialect(session)), [
             dict(zip(_RUN_PARAMS, row, strict=True)) for row in rows
@@ -291,7 +403,8 @@ def _upsert_runs(
 _RUN_PARAMS = (
     "trace_id", "agent_id", "agent_name", "name", "session_id", "started_ns", "ended_ns",
     "status", "source", "span_count", "error_count", "prompt_tokens", "completion_tokens",
-    "total_cost",
+    "total_cost", "agent_source", "service_name", "root_span_id", "root_status",
+    "root_end_ns", "scope_name",
 )
 
 
@@ -309,28 +422,59 @@ def _run_upsert(dialect: _Dialect) -> Any:
             else_=func.coalesce(old[column], new[column]),
         )
 
+    # An agent a span named beats the service name a run fell back to.
+    take_new_agent = case(
+        (and_(has_root, new.agent_source == "span"), literal(True)),
+        (old.agent_source == "span", literal(False)),
+        (new.agent_source == "span", literal(True)),
+        (and_(has_root, new.agent_name.is_not(None)), literal(True)),
+        (old.agent_name.is_(None), literal(True)),
+        else_=literal(False),
+    )
+
+    def agent(column: str) -> ColumnElement[Any]:
+        return case((take_new_agent, new[column]), else_=old[column])
+
+    root_status = func.coalesce(new.root_status, old.root_status)
+    errors = old.error_count + new.error_count
     return stmt.on_conflict_do_update(
         index_elements=["trace_id"],
         set_={
             "span_count": old.span_count + new.span_count,
-            "error_count": old.error_count + new.error_count,
+            "error_count": errors,
             "prompt_tokens": old.prompt_tokens + new.prompt_tokens,
             "completion_tokens": old.completion_tokens + new.completion_tokens,
-            "total_cost": old.total_cost + new.total_cost,
+            # Unknown (NULL) until some span carries a cost.
+            "total_cost": case(
+                (old.total_cost.is_(None), new.total_cost),
+                (new.total_cost.is_(None), old.total_cost),
+                else_=old.total_cost + new.total_cost,
+            ),
             "started_ns": dialect.least(old.started_ns, new.started_ns),
             "ended_ns": dialect.greatest(
                 func.coalesce(old.ended_ns, new.ended_ns),
                 func.coalesce(new.ended_ns, old.ended_ns),
             ),
+            # As run_status(): the root's status once it arrived.
             "status": case(
-                (or_(old.status == "error", new.status == "error"), "error"),
-                (or_(old.status == "ok", new.status == "ok"), "ok"),
-                else_=old.status,
+                (root_status == "error", "error"),
+                (root_status == "ok", "ok"),
+                (errors > 0, "error"),
+                (and_(root_status.is_(None), or_(old.status == "ok", new.status == "ok")),
+                 "ok"),
+                else_="unset",
             ),
+            "root_span_id": func.coalesce(new.root_span_id, old.root_span_id),
+            "root_status": root_status,
+            "root_end_ns": case((new.root_span_id.is_not(None), new.root_end_ns),
+                                else_=old.root_end_ns),
             "name": case((has_root, new.name), else_=old.name),
-            "agent_name": from_root("agent_name"),
-            "agent_id": from_root("agent_id"),
+            "agent_name": agent("agent_name"),
+            "agent_id": agent("agent_id"),
+            "agent_source": agent("agent_source"),
             "session_id": from_root("session_id"),
+            "service_name": from_root("service_name"),
+            "scope_name": from_root("scope_name"),
         },
     )
 

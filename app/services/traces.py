@@ -55,12 +55,16 @@ _RUN_COLUMNS = (
     RunRow.trace_id, RunRow.name, RunRow.agent_name, RunRow.agent_id, RunRow.session_id,
     RunRow.source, RunRow.started_ns, RunRow.ended_ns, RunRow.status, RunRow.span_count,
     RunRow.error_count, RunRow.prompt_tokens, RunRow.completion_tokens, RunRow.total_cost,
+    RunRow.root_span_id, RunRow.service_name, RunRow.scope_name, RunRow.duplicate_of,
+    RunRow.agent_source, RunRow.root_end_ns,
 )
 _RUN_FIELDS = (
     "trace_id", "name", "agent_name", "agent_id", "session_id", "source", "started_ns",
     "ended_ns", "status", "span_count", "error_count", "prompt_tokens",
-    "completion_tokens", "total_cost", "pending_actions",
+    "completion_tokens", "total_cost", "root_span_id", "service_name", "instrumentation",
+    "duplicate_of",
 )
+_AGENT_SOURCE = len(_RUN_FIELDS)
 
 
 class TraceService:
@@ -268,7 +272,9 @@ def _conditions(q: RunQuery) -> list[ColumnElement[bool]]:
         conditions.append(RunRow.started_ns >= q.since_ns)
     if q.until_ns is not None:
         conditions.append(RunRow.started_ns <= q.until_ns)
-    if q.status is not None:
+    if q.status == "running":  # the root has not arrived, or not ended
+        conditions.append(or_(RunRow.root_span_id.is_(None), RunRow.root_end_ns.is_(None)))
+    elif q.status is not None:
         conditions.append(RunRow.status == q.status)
     duration = RunRow.ended_ns - RunRow.started_ns
     if q.min_duration_ns is not None:
@@ -297,11 +303,18 @@ def _conditions(q: RunQuery) -> list[ColumnElement[bool]]:
             )
     if q.text:
         conditions.append(RunRow.name.ilike(_like_pattern(q.text), escape="\\"))
+    if not q.include_duplicates:
+        conditions.append(RunRow.duplicate_of.is_(None))
     return conditions
 
 
 def _summary(row: Any) -> RunSummary:
-    return _trusted(RunSummary, dict(zip(_RUN_FIELDS, row, strict=True)))
+    values = dict(zip(_RUN_FIELDS, row, strict=False))
+    agent_source, root_end_ns, pending = row[_AGENT_SOURCE:]
+    values["agent_from_service"] = agent_source == "service"
+    values["finished"] = values["root_span_id"] is not None and root_end_ns is not None
+    values["pending_actions"] = pending
+    return _trusted(RunSummary, values)
 
 
 _M = TypeVar("_M", bound=BaseModel)

@@ -85,7 +85,21 @@ class RunRow(Base):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    total_cost: Mapped[float] = mapped_column(Float, default=0.0)
+    #: None while no span of the run carried a cost (unknown, not free).
+    total_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: "span" when a span named the agent, "service" when ``agent_name`` is only the
+    #: resource's ``service.name`` (a later span's agent name replaces it).
+    agent_source: Mapped[str | None] = mapped_column(String(10))
+    service_name: Mapped[str | None] = mapped_column(String(200))
+    #: The root span, once it arrived; its status and end decide the run's.
+    root_span_id: Mapped[str | None] = mapped_column(String(16))
+    root_status: Mapped[str | None] = mapped_column(String(10))
+    root_end_ns: Mapped[int | None] = mapped_column(BigInteger)
+    #: Instrumentation scope of the root span.
+    scope_name: Mapped[str | None] = mapped_column(String(200))
+    #: A lone model call that a second instrumentation recorded inside another run:
+    #: that run's trace id (its tokens are already counted there).
+    duplicate_of: Mapped[str | None] = mapped_column(String(32))
 
 
 class SpanRow(Base):
@@ -120,6 +134,33 @@ class SpanRow(Base):
     error_type: Mapped[str | None] = mapped_column(String(200))
     attributes_json: Mapped[str] = mapped_column(Text, default="{}")
     events_json: Mapped[str] = mapped_column(Text, default="[]")
+    service_name: Mapped[str | None] = mapped_column(String(200))
+    scope_name: Mapped[str | None] = mapped_column(String(200))
+    warnings_json: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class SpanLogRow(Base):
+    """An OTLP log record about a span (GenAI content events, other events), kept
+    apart so it can arrive before or after its span; read back into the span's events
+    and, for GenAI events, its input and output. ``record_key`` makes re-sent records
+    idempotent."""
+
+    __tablename__ = "span_logs"
+    __table_args__ = (
+        UniqueConstraint("record_key"),
+        Index("ix_span_logs_trace_span", "trace_id", "span_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_key: Mapped[str] = mapped_column(String(64))
+    trace_id: Mapped[str] = mapped_column(String(32))
+    span_id: Mapped[str] = mapped_column(String(16))
+    time_ns: Mapped[int] = mapped_column(BigInteger)
+    #: The event name (``gen_ai.client.inference.operation.details``...) or "".
+    name: Mapped[str] = mapped_column(Text)
+    body_json: Mapped[str | None] = mapped_column(Text)
+    attributes_json: Mapped[str] = mapped_column(Text, default="{}")
+    severity: Mapped[str | None] = mapped_column(String(20))
 
 
 class ActionRow(Base):

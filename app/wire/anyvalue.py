@@ -27,6 +27,7 @@ from .raw import (
     ValueRejected,
     describe,
 )
+from .safe_text import REPAIRED, is_store_safe, repair_plain
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -47,13 +48,12 @@ _JSON_KINDS = (
 
 def repair_str(text: str, ctx: SpanContext, field: str) -> str:
     """``text`` with lone surrogates (JSON ``\\udXXX`` escapes, or undecodable bytes
-    smuggled in by ``surrogateescape``) written out as visible backslash escapes."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        ctx.warn(field, "text was not valid UTF-8; bad characters shown as \\u escapes")
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
+    smuggled in by ``surrogateescape``) written out as visible backslash escapes, as
+    the rest of the console shows them (see safe_text.py)."""
+    if is_store_safe(text):
+        return text
+    ctx.warn(field, f"{REPAIRED}; bad characters shown as \\x or \\u escapes")
+    return repair_plain(text)
 
 
 def decode_utf8(data: bytes, ctx: SpanContext, field: str) -> str:

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain import SpanKind, SpanRecord
-from . import messages
+from . import conventions, messages
 from .json_text import canonical_json, loads
 from .raw import NESTED_TOO_DEEP, AttrValue, RawEvent, RawSpan
+from .safe_text import safe_json, safe_plain
 
 _OPENINFERENCE_KINDS = {kind.value.upper(): kind for kind in SpanKind}
 _GENAI_OPERATION_KINDS = {
@@ -125,36 +126,51 @@ def normalize_values(span: RawSpan) -> SpanValues:
             if prompt_cost is not None or completion_cost is not None:
                 cost = (prompt_cost or 0.0) + (completion_cost or 0.0)
     message = span.status_message
+    # Repairs the decoder made, and those made here: text that reaches this point
+    # unencodable (lone surrogates inside message JSON texts, parsed above) is made
+    # safe and noted, so one span can never fail a batch's insert.
+    warnings = list(span.warnings)
+    agent = _first_text(attrs, _MAX_NAME, _AGENT_KEYS) if present & _AGENT_SET else None
+    if agent is None and "metadata" in attrs:
+        found = conventions.langchain_agent(attrs)
+        agent = None if found is None else _no_nul(found[:_MAX_NAME])
+    service = conventions.service_name(span.resource_attributes)
+    scope = span.scope_name
     values = (
         span.trace_id,
         span.span_id,
         span.parent_span_id,
-        _no_nul(span.name),
+        safe_plain(_no_nul(span.name), "name", warnings),
         _KIND_VALUES[kind],
         span.start_ns,
         span.end_ns,
         status,
-        None if message is None else _no_nul(message),
+        None if message is None else safe_plain(_no_nul(message), "status.message", warnings),
         _first_text(attrs, _MAX_NAME, _MODEL_KEYS) if present & _MODEL_SET else None,
         _first_text(attrs, _MAX_PROVIDER, _PROVIDER_KEYS) if present & _PROVIDER_SET else None,
-        input_json,
-        output_json,
+        None if input_json is None else safe_json(input_json, "input", warnings),
+        None if output_json is None else safe_json(output_json, "output", warnings),
         _first_count(attrs, _PROMPT_KEYS) if present & _PROMPT_SET else None,
         _first_count(attrs, _COMPLETION_KEYS) if present & _COMPLETION_SET else None,
         _first_count(attrs, _CACHED_KEYS) if present & _CACHED_SET else None,
         _first_count(attrs, _REASONING_KEYS) if present & _REASONING_SET else None,
         cost,
-        _first_text(attrs, _MAX_NAME, _AGENT_KEYS) if present & _AGENT_SET else None,
+        agent,
         _first_text(attrs, _MAX_NAME, _SESSION_KEYS) if present & _SESSION_SET else None,
         _error_type(span) if status == "error" else None,
-        canonical_json(attrs),
-        canonical_json([_event(e) for e in span.events]) if span.events else "[]",
+        safe_json(canonical_json(attrs), "attributes", warnings),
+        safe_json(canonical_json([_event(e) for e in span.events]), "events", warnings)
+        if span.events else "[]",
+        None if service is None else _no_nul(service[:_MAX_NAME]),
+        None if scope is None else _no_nul(scope[:_MAX_NAME]),
+        canonical_json(warnings) if warnings else "[]",
     )
     return values
 
 
 def span_kind(attrs: Mapping[str, AttrValue]) -> SpanKind:
-    """OpenInference's kind wins; else the GenAI operation; else unknown."""
+    """OpenInference's kind wins; else the GenAI operation; else what the span's keys
+    imply (a model with token counts is a model call...); else unknown."""
     value = attrs.get("openinference.span.kind")
     if isinstance(value, str):
         kind = _OPENINFERENCE_KINDS.get(value.upper())
@@ -162,8 +178,12 @@ def span_kind(attrs: Mapping[str, AttrValue]) -> SpanKind:
             return kind
     operation = attrs.get("gen_ai.operation.name")
     if isinstance(operation, str):
-        return _GENAI_OPERATION_KINDS.get(operation, SpanKind.UNKNOWN)
-    return SpanKind.UNKNOWN
+        name = operation.strip().lower()
+        found = _GENAI_OPERATION_KINDS.get(name) or conventions.GENAI_OPERATION_ALIASES.get(name)
+        if found is not None:
+            return found
+    # Nothing declared (older GenAI and OpenInference code): what the keys imply.
+    return conventions.implicit_kind(attrs)
 
 
 def agent_identity(span: RawSpan) -> AgentIdentity | None:
@@ -257,24 +277,33 @@ class _Conversation:
 
 
 def _tool_input_output(attrs: Mapping[str, AttrValue]) -> tuple[Any, Any]:
+    """A tool call's name, call id, arguments and result, from whichever conventions
+    the span carries. When GenAI's arguments and OpenInference's ``input.value`` both
+    exist and disagree, the one that is not a JSON Schema wins (see conventions.py);
+    the call id comes from the attributes, else from the LangChain ``ToolCall`` in the
+    input or the ``ToolMessage`` in the output."""
     get = attrs.get
-    arguments: Any = get("gen_ai.tool.call.arguments")
-    if arguments is not None:
-        arguments = messages.parse_json_text(arguments)
-    else:
-        arguments = _mime_value(attrs, "input")
-        if arguments is None:  # the tool's parameter definition, as a last resort
-            arguments = messages.parse_json_text(get("tool.parameters"))
-    tool = {
-        "tool": _first_text(attrs, None, ("tool.name", "gen_ai.tool.name")),
-        "call_id": _first_text(attrs, None, ("gen_ai.tool.call.id", "tool_call.id", "tool.id")),
-        "arguments": arguments,
-    }
+    genai: Any = get("gen_ai.tool.call.arguments")
+    if genai is not None:
+        genai = messages.parse_json_text(genai)
+    input_call_id, openinference = conventions.tool_call_of_input(
+        messages.parse_json_text(_mime_value(attrs, "input")))
+    arguments = conventions.choose_arguments(genai, openinference)
+    if arguments is None:  # the tool's parameter definition, as a last resort
+        arguments = messages.parse_json_text(get("tool.parameters"))
     result: Any = get("gen_ai.tool.call.result")
+    output_call_id = None
     if result is not None:
         result = messages.parse_json_text(result)
     else:
-        result = _mime_value(attrs, "output")
+        output_call_id, result = conventions.tool_message(
+            messages.parse_json_text(_mime_value(attrs, "output")))
+    call_id = _first_text(attrs, None, ("gen_ai.tool.call.id", "tool_call.id", "tool.id"))
+    tool = {
+        "tool": _first_text(attrs, None, ("tool.name", "gen_ai.tool.name")),
+        "call_id": call_id or input_call_id or output_call_id,
+        "arguments": arguments,
+    }
     return tool, (None if result is None else {"result": result})
 
 

@@ -59,7 +59,8 @@ def test_ingest_is_idempotent_and_rolls_up_the_run(store: Store) -> None:
     assert run.session_id == "sess-42"
     assert run.span_count == 5
     assert run.error_count == 1
-    assert run.status == "error"
+    assert run.status == "ok"  # the root's: the agent recovered from the failed call
+    assert run.finished and run.state == "ok" and run.root_span_id == "b7ad6b7169203331"
     assert (run.prompt_tokens, run.completion_tokens) == (812, 41)
     assert run.total_cost == pytest.approx(0.00244)
     assert run.started_ns == 1718000000000000000
@@ -218,7 +219,8 @@ def test_search_runs_each_filter(store: Store) -> None:
     assert _ids(service, min_tokens=100) == [T2, T1]
     assert _ids(service, max_tokens=100) == [T3, T1]
     assert _ids(service, min_cost=1.0) == [T2]
-    assert _ids(service, max_cost=0.5) == [T3, T1]
+    assert _ids(service, max_cost=0.5) == [T1]  # T3's cost is unknown, not 0
+    assert _ids(service, status="running") == [T3]  # its root has not ended
     assert _ids(service, has_pending_action=True) == [T1]
     assert _ids(service, has_pending_action=False) == [T3, T2]
     assert _ids(service, text="REFUND") == [T2]
@@ -228,6 +230,8 @@ def test_search_runs_each_filter(store: Store) -> None:
     assert service.agents() == ["alpha", "beta"]
     pending = {r.trace_id: r.pending_actions for r in service.search_runs(RunQuery())}
     assert pending == {T1: 1, T2: 0, T3: 0}
+    costs = {r.trace_id: (r.total_cost, r.state) for r in service.search_runs(RunQuery())}
+    assert costs == {T1: (0.1, "ok"), T2: (2.0, "error"), T3: (None, "running")}
 
 
 def test_concurrent_writers_count_each_span_once(store: Store) -> None:
