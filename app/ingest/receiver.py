@@ -38,6 +38,7 @@ from ..services.traces import TraceService
 from ..store.engine import Store, StoreError
 from ..wire.normalize import SpanValues
 from ..wire.otlp import JSON, PROTOBUF, OtlpDecodeError
+from . import DEFAULT_PORT
 from .pool import IngestPool, shared_pool
 
 log = logging.getLogger("countersign.ingest.receiver")
@@ -48,7 +49,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _MEDIA = {JSON: JSON, PROTOBUF: PROTOBUF, "application/protobuf": PROTOBUF}
-DEFAULT_PORT = 4318
+
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_QUEUED_SPANS = 200_000
 DEFAULT_MAX_PREPARING_BYTES = 128 * 1024 * 1024

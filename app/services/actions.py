@@ -26,7 +26,6 @@ from ..jsonio import canonical, clean, loads
 from ..store.engine import Store
 from ..store.models import ActionRow, AgentRow, AutonomyLevelRow, ChangeRow
 from . import audit
-from .spans import ensure_run, write_spans
 
 
 class UnknownAction(LookupError):
@@ -102,6 +101,8 @@ def request_action(session: Session, req: ActionRequest) -> tuple[int, bool]:
     if existing is not None:
         return existing, False
     agent_id = ensure_agent(session, req.agent, req.agent_version, req.agent_id)
+    from .spans import ensure_run, write_spans  # lazy: queue reads need no span writer
+
     if req.reasoning:
         # The same write path as every other span, so the run's roll-ups hold.
         write_spans(session, req.reasoning, source=req.source, agent_id=agent_id)
@@ -194,6 +195,8 @@ class ActionService:
 
     def ingest_spans(self, spans: Sequence[SpanRecord], source: str) -> int:
         """Store a source's spans (re-sent ones are idempotent); how many were new."""
+        from .spans import write_spans
+
         with self.store.write() as session:
             return write_spans(session, spans, source=source).added
 

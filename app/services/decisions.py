@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
@@ -25,11 +25,13 @@ from ..domain import (
     Verdict,
 )
 from ..jsonio import JsonInputError, canonical, clean, loads
-from ..schema_check import SchemaProblem, validate
 from ..store.engine import Store
 from ..store.models import ActionRow, ChangeRow, DecisionRow, OutboxRow
 from . import audit
 from .actions import UnknownAction
+
+if TYPE_CHECKING:
+    from ..schema_check import SchemaProblem
 
 SYSTEM = "system"
 
@@ -125,6 +127,8 @@ def _check(
         raise InvalidVerdict("an edit needs the edited arguments")
     if severity is None:
         raise InvalidVerdict("an edit needs a severity: cosmetic, material or critical")
+    from ..schema_check import SchemaProblem, validate  # lazy: jsonschema costs 30 ms
+
     try:
         cleaned, _ = clean(arguments)
     except JsonInputError as exc:

@@ -2,26 +2,60 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from .engine import Store, StoreError, describe_url, resolve_store_url
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+_REVISION = re.compile(r"^(down_)?revision\s*(?::[^=]*)?=\s*['\"]?([\w-]+|None)['\"]?", re.M)
+
+
+def file_head() -> str:
+    """The newest revision, read from the revision files' ``revision`` and
+    ``down_revision`` lines: the commands that open a store on every call (``queue
+    list`` in a loop) skip importing Alembic (about 60 ms) when nothing is to do.
+    tests/core checks it agrees with Alembic's own answer."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for down, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+            if value != "None":
+                (parents if down else revisions).add(value)
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise StoreError(f"the store's migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
+
+
+def _current_revision(store: Store) -> str | None:
+    try:
+        with store.engine.connect() as conn:
+            value = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            conn.rollback()
+    except DBAPIError:
+        return None  # no table yet (a new store) or unreadable: Alembic decides
+    return str(value) if value is not None else None
 
 
 def _config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
@@ -29,6 +63,11 @@ def head_revision() -> str:
 
 def upgrade(store: Store) -> None:
     """Bring the schema to the newest revision (no-op when it is already there)."""
+    if _current_revision(store) == file_head():
+        return
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     cfg = _config()
     head = head_revision()
     try:
