@@ -197,6 +197,8 @@ class DemoFleetSource:
         self.fleet: Fleet | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._working = 0
+        #: Scheduled tasks not started because ``max_pending`` requests were waiting.
+        self.held_back = 0
         self._log = logging.getLogger(f"countersign.source.{name}")
 
     async def start(self, context: SourceContext) -> None:
@@ -244,6 +246,7 @@ class DemoFleetSource:
         # Each working task has at most one request pending, so counting tasks is a
         # safe (slightly cautious) stand-in for counting pending actions.
         if self._working >= self.config.max_pending:
+            self.held_back += 1
             return
         self._working += 1
         self._spawn(self._work(agent, agent.next_index()))
