@@ -30,6 +30,8 @@ Rules are kept in the configuration file as ``[[review.rules]]`` tables::
     min_cost = 0.5                    # optional: cost at least this (USD)
     min_tokens = 10000                # optional: tokens at least this
     rate = 0.5                        # in (0, 1]
+    labels = 2                        # optional: labels from different reviewers each
+                                      # drawn item needs (default 1; 2+ for agreement)
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ DECIDED_VERDICTS: tuple[SampledVerdict, ...] = ("approved", "edited", "rejected"
 #: AUTONOMY.md: an auto-approved action is never drawn with a probability below this,
 #: whatever rule decides, so every auto-approved action has a fair chance of an audit.
 PI_FLOOR = 0.02
+
+#: The most labels (reviewers) one item may need.
+MAX_LABELS = 10
 
 _FILTERS = ("agents", "agent_versions", "action_classes", "risks", "verdicts")
 
@@ -105,6 +110,8 @@ class SamplingRule(BaseModel):
     min_cost: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)] | None = None
     min_tokens: Annotated[int, Field(strict=True, ge=0)] | None = None
     rate: Annotated[float, Field(strict=True, gt=0, le=1)]
+    #: How many labels, from as many different reviewers, an item it draws needs.
+    labels: Annotated[int, Field(strict=True, ge=1, le=MAX_LABELS)] = 1
 
     @field_validator("name")
     @classmethod
@@ -144,15 +151,18 @@ class SamplingRule(BaseModel):
                                            and candidate.tokens >= self.min_tokens)
 
 
-def _tier_rule(risk: RiskTier, rate: float) -> SamplingRule:
+def _tier_rule(risk: RiskTier, rate: float, labels: int = 1) -> SamplingRule:
     return SamplingRule(name=f"{risk}-risk", risks=(risk,),
-                        verdicts=(*DECIDED_VERDICTS, "auto_approved"), rate=rate)
+                        verdicts=(*DECIDED_VERDICTS, "auto_approved"), rate=rate,
+                        labels=labels)
 
 
-#: AUTONOMY.md's risk-tier rates over decided and auto-approved actions.
+#: AUTONOMY.md's risk-tier rates over decided and auto-approved actions. Critical and
+#: high-risk items need two reviewers: a wrong label matters most there, and the
+#: promotion rules ask for reviewer agreement "where double labels exist".
 DEFAULT_RULES: tuple[SamplingRule, ...] = (
-    _tier_rule("critical", 1.0),
-    _tier_rule("high", 1.0),
+    _tier_rule("critical", 1.0, labels=2),
+    _tier_rule("high", 1.0, labels=2),
     _tier_rule("medium", 0.2),
     _tier_rule("low", 0.05),
 )
@@ -220,5 +230,7 @@ def rules_to_dicts(rules: Iterable[SamplingRule]) -> list[dict[str, Any]]:
             if getattr(rule, field) is not None:
                 table[field] = getattr(rule, field)
         table["rate"] = rule.rate
+        if rule.labels != 1:
+            table["labels"] = rule.labels
         tables.append(table)
     return tables

@@ -3,6 +3,7 @@ the open connection in ``config.attributes["connection"]``."""
 
 from alembic import context
 
+from countersign.store import review_models  # noqa: F401  (its tables join Base.metadata)
 from countersign.store.models import Base
 
 connection = context.config.attributes["connection"]
