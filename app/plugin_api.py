@@ -27,7 +27,7 @@ from .domain import (
     Verdict,
 )
 from .gate import Gate
-from .secrets import SecretError, get_secret
+from .secrets import SecretError, get_secret, redact
 from .services.actions import ActionRequest, ActionService
 from .services.decisions import DecisionService
 from .store.engine import Store as Store
@@ -55,6 +55,7 @@ __all__ = [
     "TransientSourceError",
     "Verdict",
     "get_secret",
+    "redact",
 ]
 
 

@@ -27,6 +27,7 @@ from .plugin_api import (
     SourceContext,
     TransientSourceError,
 )
+from .secrets import redact
 from .services.actions import ActionService
 from .services.decisions import DecisionService
 from .store.engine import Store, StoreError
@@ -74,9 +75,10 @@ def backoff(attempt: int) -> float:
 
 
 def describe(exc: BaseException) -> str:
-    """``Type: message`` (or just the type) for health and outbox errors."""
+    """``Type: message`` (or just the type) for health and outbox errors, with every
+    secret taken out (`redact`): the message may quote what a server answered."""
     text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return redact(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
 
 
 class Runtime:
@@ -157,6 +159,8 @@ class Runtime:
     def _set(self, name: str, **changes: object) -> None:
         health = self.health[name]
         for key, value in changes.items():
+            if key == "last_error" and isinstance(value, str):
+                value = redact(value)  # shown in the status bar and logged by workers
             setattr(health, key, value)
         if self._on_health is not None:
             try:
@@ -238,8 +242,9 @@ class Runtime:
             await asyncio.sleep(self.expiry_interval)
 
     def _store_error(self, exc: Exception) -> None:
-        log.error("%s", exc)
-        self.stats.store_errors = [*self.stats.store_errors[-9:], str(exc)]
+        text = redact(str(exc))
+        log.error("%s", text)
+        self.stats.store_errors = [*self.stats.store_errors[-9:], text]
 
     # -- delivery --------------------------------------------------------------------
 
@@ -312,12 +317,13 @@ class Runtime:
             self.stats.delivered += 1
         elif result.outcome is DeliveryOutcome.STALE:
             await asyncio.to_thread(self._decisions.mark_stale, decision_id, actor=actor,
-                                    why=result.detail or "the agent no longer waits for it")
+                                    why=redact(result.detail or "the agent no longer waits "
+                                               "for it"))
         elif result.outcome is DeliveryOutcome.RETRY:
-            await self._retry(outbox_id, result.detail or "retry")
+            await self._retry(outbox_id, redact(result.detail or "retry"))
         else:
             await asyncio.to_thread(self._decisions.mark_failed, decision_id, actor=actor,
-                                    why=result.detail or "delivery failed")
+                                    why=redact(result.detail or "delivery failed"))
             self.stats.delivery_errors += 1
 
     async def _retry(self, outbox_id: int, error: str) -> None:

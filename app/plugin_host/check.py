@@ -4,7 +4,8 @@ Each source is built exactly as the worker builds it (manifest, settings, class)
 its `ChecksConnection.check` runs with a timeout; sources are checked concurrently so
 one dead server does not make the others wait. A source that cannot even be built
 (unknown plugin, bad settings, missing keyring secret) is reported as failing with that
-error. Errors are printed as text; secrets never appear (they are never in messages).
+error. Errors are printed as text, and every detail passes through `redact` first: a
+server that echoes the API key in its error body does not put it in the report.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 from ..config import SourceConfig
 from ..plugin_api import ChecksConnection
+from ..secrets import redact
 from .loading import PluginError, build_source
 
 DEFAULT_TIMEOUT = 10.0
@@ -43,7 +45,7 @@ async def check_source(config: SourceConfig, *, timeout: float = DEFAULT_TIMEOUT
     began = time.perf_counter()
 
     def result(ok: bool, detail: str) -> CheckResult:
-        return CheckResult(config.name, config.plugin, ok, detail,
+        return CheckResult(config.name, config.plugin, ok, redact(detail),
                            round(time.perf_counter() - began, 3))
 
     try:

@@ -23,6 +23,7 @@ from ..domain import (
     Verdict,
 )
 from ..jsonio import canonical, clean, loads
+from ..secrets import redact
 from ..store.engine import Store
 from ..store.models import ActionRow, AgentRow, AutonomyLevelRow, ChangeRow
 from . import audit
@@ -128,7 +129,7 @@ def request_action(session: Session, req: ActionRequest) -> tuple[int, bool]:
         source_ref=req.source_ref,
         source_meta_json=canonical(clean(req.source_meta)[0]),
         allowed_verdicts_json=canonical([v.value for v in req.allowed_verdicts]),
-        error=req.error,
+        error=redact(req.error) if req.error else None,
         ingest_warnings_json=canonical(warnings),
         created_at=now,
         updated_at=now,
@@ -169,6 +170,7 @@ def withdraw_action(session: Session, action_id: int, *, reason: str, actor: str
         return False
     row.state = ActionState.WITHDRAWN.value
     row.version += 1
+    reason = redact(reason)  # a source's words: may quote a server's answer
     row.error = reason
     row.updated_at = _now()
     session.add(ChangeRow(action_id=action_id, kind="withdrawn", at=row.updated_at))
@@ -203,6 +205,7 @@ class ActionService:
     def note_error(self, action_id: int, error: str, *, source: str) -> None:
         """Show an error the agent hit on one of ``source``'s actions (e.g. the graph
         failed after the verdict was delivered); the action's state does not change."""
+        error = redact(error)
         with self.store.write() as session:
             row = session.get(ActionRow, action_id)
             if row is None or row.source != source or row.error == error:

@@ -18,6 +18,8 @@ from typing import Any, Self
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from countersign.plugin_api import redact
+
 from countersign_plugins.langgraph.payloads import (
     GraphError,
     InterruptedAction,
@@ -185,19 +187,21 @@ class LangGraphClient:
         await self.aclose()
 
     async def _request(self, method: str, path: str, json: Any = None) -> Any:
+        key = self._http.headers.get("x-api-key")
         try:
             response = await self._http.request(method, path, json=json)
         except httpx.TimeoutException as exc:
-            raise TransientError(f"{method} {path}: timed out ({exc!r})") from exc
+            raise TransientError(redact(f"{method} {path}: timed out ({exc!r})", [key])) from exc
         except httpx.TransportError as exc:
-            raise TransientError(f"{method} {path}: {exc!r}") from exc
+            raise TransientError(redact(f"{method} {path}: {exc!r}", [key])) from exc
         status = response.status_code
+        # Redacted before it is cut: a key straddling the cut would leak its start.
+        body = redact(response.text, [key])[:300] if status >= 400 else ""
         if status == 429 or status == 408 or status >= 500:
-            raise TransientError(f"{method} {path}: HTTP {status}: {response.text[:300]}",
-                                 status)
+            raise TransientError(f"{method} {path}: HTTP {status}: {body}", status)
         if status >= 400:
             cls = {404: NotFoundError, 409: ConflictError}.get(status, PermanentError)
-            raise cls(f"{method} {path}: HTTP {status}: {response.text[:300]}", status)
+            raise cls(f"{method} {path}: HTTP {status}: {body}", status)
         try:
             return response.json()
         except ValueError as exc:
