@@ -101,12 +101,16 @@ def _promotion(rng: np.random.Generator, units: int, level: AutonomyLevel,
     for name, p in (("p_bad", rule.p_bad), ("p_good", rule.p_good)):
         ends = [_first_decision(rng, p, level, cfg, verify=i < _VERIFIED_UNITS)
                 for i in range(units)]
-        promoted = [items for outcome, items in ends if outcome == "promoted"]
+        promoted = [items for outcome, items, _ in ends if outcome == "promoted"]
         theory = sprt_characteristic(p, bounds)
         out[f"at_{name}"] = {
             "promotion_rate": len(promoted) / units,
-            "demoted_first_rate": sum(o == "demoted" for o, _ in ends) / units,
-            "undecided_rate": sum(o == "undecided" for o, _ in ends) / units,
+            # The SPRT's first test ended at its lower boundary ("not good enough").
+            "rejected_rate": sum(o == "rejected" for o, _, _ in ends) / units,
+            "demoted_first_rate": sum(o == "demoted" for o, _, _ in ends) / units,
+            "undecided_rate": sum(o == "undecided" for o, _, _ in ends) / units,
+            # The promotion rules alone: the same units with demotion switched off.
+            "promotion_rate_without_demotion": sum(alone for _, _, alone in ends) / units,
             "mean_items_to_promotion": float(np.mean(promoted)) if promoted else None,
             "sprt_alone_promotion_probability": theory.p_promote,
             "sprt_alone_mean_items": theory.expected_items,
@@ -115,35 +119,49 @@ def _promotion(rng: np.random.Generator, units: int, level: AutonomyLevel,
 
 
 def _first_decision(rng: np.random.Generator, p: float, level: AutonomyLevel,
-                    cfg: AutonomyConfig, *, verify: bool) -> tuple[str, int]:
+                    cfg: AutonomyConfig, *, verify: bool) -> tuple[str, int, bool]:
     """How one unit's first test ends: promoted (with the reviewed items it took), not
-    promoted (SPRT at its lower boundary), demoted first, or undecided at the horizon."""
+    promoted (SPRT at its lower boundary), demoted first, or undecided at the horizon;
+    and whether it would have been promoted had no demotion rule been watching."""
     batch = _stream(rng, p, level, cfg)
     found = _events(batch, level=level, cfg=cfg, level_since=0.0, last_demotion=None,
                     stop_on_reset=True)
-    ends = {"promoted": found.promote, "rejected": found.reset,
-            "demoted": found.demotion.index if found.demotion else None}
-    outcome, index = min(((k, i) for k, i in ends.items() if i is not None),
-                         key=lambda item: item[1], default=("undecided", len(batch)))
+    outcome, index = _first_end(found, len(batch))
     if verify and outcome == "promoted":
         _verify(batch.slice(0, index + 1), level, cfg, expect="promote")
-    return outcome, (found.reviewed if outcome == "promoted" else index)
+    alone = outcome == "promoted"
+    if outcome == "demoted":
+        unwatched = _events(batch, level=level, cfg=cfg, level_since=0.0, last_demotion=None,
+                            stop_on_reset=True, demotions=False)
+        alone = _first_end(unwatched, len(batch))[0] == "promoted"
+    return outcome, (found.reviewed if outcome == "promoted" else index), alone
+
+
+def _first_end(found: _Found, size: int) -> tuple[str, int]:
+    """Which comes first: promotion, the test ending at its lower boundary, demotion."""
+    ends = {"promoted": found.promote, "rejected": found.reset,
+            "demoted": found.demotion.index if found.demotion else None}
+    return min(((k, i) for k, i in ends.items() if i is not None),
+               key=lambda item: item[1], default=("undecided", size))
 
 
 @dataclass(frozen=True, slots=True)
 class _Found:
     """First events in a segment (indices into it): all promotion rules met, all but the
-    cool-down met, the SPRT's first restart, and the first demotion."""
+    cool-down met, the SPRT's first restart (None if it came after the first
+    acceptance), its first acceptance, and the first demotion."""
 
     promote: int | None
     held: int | None
     reset: int | None
+    accepted: int | None
     demotion: Demotion | None
     reviewed: int
 
 
 def _events(segment: OutcomeBatch, *, level: AutonomyLevel, cfg: AutonomyConfig,
-            level_since: float, last_demotion: float | None, stop_on_reset: bool) -> _Found:
+            level_since: float, last_demotion: float | None, stop_on_reset: bool,
+            demotions: bool = True) -> _Found:
     """Scan a growing prefix of the segment: the evidence is cumulative, so events found
     in a prefix are the segment's events, and most units decide early."""
     next_level = level_above(level)
@@ -162,11 +180,17 @@ def _events(segment: OutcomeBatch, *, level: AutonomyLevel, cfg: AutonomyConfig,
             ready = np.logical_and.reduce(list(checks.values()))
             promote, held = _first(ready & cooling), _first(ready & ~cooling)
         reset = _first(path.sprt_resets > 0)
-        demotion = demotion_trigger(part, level=level, config=cfg, since=None)
+        accepted = _first(path.sprt >= path.bounds.upper)
+        if accepted is not None and reset is not None and accepted < reset:
+            # The test decides at its first boundary: a restart after it accepted starts
+            # a new test on a unit that passed, which only delays its promotion.
+            reset = None
+        demotion = demotion_trigger(part, level=level, config=cfg, since=None) if (
+            demotions) else None
         decided = promote is not None or demotion is not None or (
             stop_on_reset and reset is not None)
         if decided or len(part) == len(segment):
-            return _Found(promote, held, reset, demotion,
+            return _Found(promote, held, reset, accepted, demotion,
                           int(path.n[promote]) if promote is not None else 0)
         size *= 4
 
@@ -218,18 +242,19 @@ def _run_length(rng: np.random.Generator, p: float, gamma: float, h: float) -> i
 
 def _demotion_run_length(rng: np.random.Generator, p: float, level: AutonomyLevel,
                          cfg: AutonomyConfig) -> tuple[int, str]:
-    """Reviewed items at rate ``p`` until any automatic demotion rule fires."""
-    chunk = 4096
+    """Reviewed items at rate ``p`` until any automatic demotion rule fires (the stream
+    grows until one does; the rules see it from its start)."""
+    y = np.zeros(0, dtype=np.int8)
     while True:
-        y = (rng.random(chunk) < p).astype(np.int8)
+        y = np.concatenate((y, (rng.random(max(4096, y.size)) < p).astype(np.int8)))
+        size = y.size
         batch = OutcomeBatch.from_arrays(
-            at=np.arange(chunk, dtype=np.float64), y=y, critical=np.zeros(chunk), pi=np.ones(chunk),
-            kind=np.where(y == 1, OutcomeKind.REJECT, OutcomeKind.APPROVE),
-            reviewer=np.full(chunk, -1), risk=np.zeros(chunk))
+            at=np.arange(size, dtype=np.float64), y=y, critical=np.zeros(size),
+            pi=np.ones(size), kind=np.where(y == 1, OutcomeKind.REJECT, OutcomeKind.APPROVE),
+            reviewer=np.full(size, -1), risk=np.zeros(size))
         found = demotion_trigger(batch, level=level, config=cfg, since=None)
         if found is not None:
             return found.index + 1, found.rule
-        chunk *= 2  # a fresh, longer stream: run lengths are memoryless enough to restart
 
 
 # --- Hájek -----------------------------------------------------------------------------------

@@ -74,8 +74,9 @@ def wilson_band(success_rate: ArrayLike, n: ArrayLike, z: float) -> tuple[FloatA
     centre = p + z2 / (2 * safe_n)
     spread = z * np.sqrt(np.clip(p * (1 - p), 0.0, None) / safe_n + z2 / (4 * safe_n * safe_n))
     denom = 1 + z2 / safe_n
-    lower = np.where(has, np.clip((centre - spread) / denom, 0.0, 1.0), 0.0)
-    upper = np.where(has, np.clip((centre + spread) / denom, 0.0, 1.0), 1.0)
+    # The interval always contains p; min/max only remove rounding at p = 0 or 1.
+    lower = np.where(has, np.clip(np.minimum((centre - spread) / denom, p), 0.0, 1.0), 0.0)
+    upper = np.where(has, np.clip(np.maximum((centre + spread) / denom, p), 0.0, 1.0), 1.0)
     return lower, upper
 
 
