@@ -48,6 +48,35 @@ def default_workers() -> int:
 def _init_worker() -> None:
     with contextlib.suppress(OSError, AttributeError):
         os.nice(_WORKER_NICENESS)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Workers must not outlive the program that started them (a ``kill -9`` of
+    ``countersign worker`` runs none of its clean-up). A watchdog thread waits on the
+    pipe multiprocessing keeps to the parent, which reads as closed the moment the
+    parent is gone, and ends the worker then.
+
+    Not ``PR_SET_PDEATHSIG``: Linux sends it when the *thread* that started the worker
+    ends, and workers are started from whichever thread first submits work (a GUI
+    worker thread that comes and goes). The resource tracker needs nothing of its own:
+    it exits when the last process holding its pipe (the parent and these workers)
+    is gone."""
+    parent = multiprocessing.parent_process()
+    sentinel = getattr(parent, "sentinel", None)
+    if parent is None or sentinel is None:
+        return
+    if not parent.is_alive():  # it died before this line
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(sentinel,), name="parent-watchdog",
+                     daemon=True).start()
+
+
+def _watch_parent(sentinel: int) -> None:
+    from multiprocessing.connection import wait
+
+    wait([sentinel])  # readable (closed) only when the parent has exited
+    os._exit(1)
 
 
 class IngestPool:
@@ -110,10 +139,11 @@ class IngestPool:
         content_type: str | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         origin: Origin | None = None,
+        budget_s: float | None = None,
     ) -> Future[Prepared]:
         """``prepare_request`` in a worker; in this thread when the pool is off or the
         body is small. The future raises what ``prepare_request`` raises."""
-        args = (body, content_type, max_body_bytes, origin)
+        args = (body, content_type, max_body_bytes, origin, budget_s)
         if not self.enabled or len(body) < MIN_POOLED_BYTES:
             return _done(args)
         executor = self._get()
@@ -146,11 +176,16 @@ class IngestPool:
         body: bytes,
         content_type: str | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        budget_s: float | None = None,
     ) -> Prepared:
-        """`submit` for asyncio callers; small bodies go to a thread, not the loop."""
+        """`submit` for asyncio callers; small bodies go to a thread, not the loop.
+        Each body is decoded on its own (a worker or a thread), never behind another
+        body or the writer."""
         if not self.enabled or len(body) < MIN_POOLED_BYTES:
-            return await asyncio.to_thread(prepare_request, body, content_type, max_body_bytes)
-        return await asyncio.wrap_future(self.submit(body, content_type, max_body_bytes))
+            return await asyncio.to_thread(prepare_request, body, content_type, max_body_bytes,
+                                           None, budget_s)
+        return await asyncio.wrap_future(
+            self.submit(body, content_type, max_body_bytes, None, budget_s))
 
     def map_ordered(
         self,

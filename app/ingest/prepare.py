@@ -14,8 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from ..wire import budget
+from ..wire.budget import time_budget
 from ..wire.normalize import SpanValues, normalize_values
 from ..wire.otlp import DEFAULT_MAX_BODY_BYTES, decode_export_request
+from ..wire.otlp_logs import LogValues, decode_logs_request
 from ..wire.raw import DecodeProblem
 
 
@@ -69,17 +72,47 @@ def prepare_request(
     content_type: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     origin: Origin | None = None,
+    budget_s: float | None = None,
 ) -> Prepared:
-    """Decode (JSON or protobuf, gzip or not) and normalise one export request. Raises
-    `OtlpDecodeError` when the body is not a trace request at all."""
+    """Decode (JSON or protobuf, gzip or not) and normalise one export request, within
+    ``budget_s`` seconds (`BudgetExceeded` past it). Raises `OtlpDecodeError` when the
+    body is not a trace request at all."""
     origin = origin or Origin()
-    with paused_gc():
+    with paused_gc(), time_budget(budget_s):
         decoded = decode_export_request(body, content_type, max_body_bytes=max_body_bytes)
+        rows = []
+        for index, span in enumerate(decoded.spans):
+            if index & 0xFF == 0:
+                budget.check()
+            rows.append(normalize_values(span))
         return Prepared(
-            rows=[normalize_values(span) for span in decoded.spans],
+            rows=rows,
             rejections=[origin.place(problem) for problem in decoded.rejections],
             warnings=[origin.place(problem) for problem in decoded.warnings],
         )
+
+
+@dataclass(slots=True)
+class PreparedLogs:
+    """One log export body, ready to write: its records as `SpanLogRow` values."""
+
+    rows: list[LogValues] = field(default_factory=list)
+    rejections: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def prepare_logs(
+    body: bytes,
+    content_type: str | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    budget_s: float | None = None,
+) -> PreparedLogs:
+    """Decode one log export request. Raises `OtlpDecodeError` when the body is not
+    a log request at all."""
+    with paused_gc(), time_budget(budget_s):
+        decoded = decode_logs_request(body, content_type, max_body_bytes=max_body_bytes)
+    return PreparedLogs(decoded.rows, [str(p) for p in decoded.rejections],
+                        [str(p) for p in decoded.warnings])
 
 
 @contextmanager

@@ -1,18 +1,24 @@
-"""An OTLP/HTTP trace receiver: ``POST /v1/traces`` as the OpenTelemetry exporters
-send it (``application/json`` or ``application/x-protobuf``, gzip or not), served by
-uvicorn on loopback inside whatever asyncio loop runs it (the worker's, or the GUI's
-qasync loop).
+"""An OTLP/HTTP receiver: ``POST /v1/traces`` and ``POST /v1/logs`` as the OpenTelemetry
+exporters send them (``application/json`` or ``application/x-protobuf``, gzip or not),
+served by uvicorn on loopback inside whatever asyncio loop runs it (the worker's, or
+the GUI's qasync loop). Log records are kept as events of the spans they name (GenAI
+content events fill the span's input and output).
 
-Requests are decoded and normalised off the loop, in the ingest pool's worker
-processes (pool.py; small ones in a thread), then queued for one writer task that
-stores them in batches (``asyncio.to_thread``). The queue is bounded in spans,
+Work is bounded before it is done: a gzip body is inflated as its bytes arrive, a
+step at a time, and refused the moment it passes its limit; JSON nested past a depth
+limit is refused before anything recurses (wire/otlp.py); and decoding each body has
+a time budget. Each request is decoded on its own, off the loop (in the ingest pool's
+worker processes, pool.py, small ones in a thread), so a slow body delays no other.
+Decoded rows go to one writer task (writer.py) that stores them in batches, and a
+request is answered once its rows are committed. The queue is bounded in spans,
 not requests: when it is full the receiver answers 429 with ``Retry-After`` and the
 exporters back off and retry (OTLP/HTTP spec, "Failures"), so a flood costs the
 senders time, never the console memory. While the store is unreachable it answers
 503 the same way, and the writer keeps retrying the batch it holds.
 
-Responses follow the spec: 200 with an ``ExportTraceServiceResponse`` whose
-``partialSuccess`` counts and names the rejected spans; 400 for a body that is not a
+Responses follow the spec: 200 with an ``ExportTraceServiceResponse`` (or
+``ExportLogsServiceResponse``) whose ``partialSuccess`` counts and names the rejected
+spans (log records), including any the store refused; 400 for a body that is not a
 trace request; 413 past the size limit; 415 for other media types or encodings. Error
 bodies are a ``google.rpc.Status`` in the request's encoding.
 """
@@ -29,17 +35,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
 from ..services.spans import BATCH_SPANS
 from ..services.traces import TraceService
-from ..store.engine import Store, StoreError
-from ..wire.normalize import SpanValues
-from ..wire.otlp import JSON, PROTOBUF, OtlpDecodeError
+from ..store.engine import Store
+from ..wire.budget import BudgetExceeded
+from ..wire.otlp import JSON, PROTOBUF, GzipInflater, OtlpDecodeError
 from . import DEFAULT_PORT
 from .pool import IngestPool, shared_pool
+from .prepare import prepare_logs
+from .writer import Writer
 
 log = logging.getLogger("countersign.ingest.receiver")
 
@@ -53,6 +62,9 @@ _MEDIA = {JSON: JSON, PROTOBUF: PROTOBUF, "application/protobuf": PROTOBUF}
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_QUEUED_SPANS = 200_000
 DEFAULT_MAX_PREPARING_BYTES = 128 * 1024 * 1024
+#: How long decoding one request may take before it is refused (413).
+DEFAULT_DECODE_BUDGET_S = 20.0
+_PATHS = {"/v1/traces": "traces", "/v1/logs": "logs"}
 #: How many rejection reasons the response's errorMessage spells out.
 _REASONS_SHOWN = 20
 # google.rpc.Code values used in error bodies.
@@ -72,6 +84,9 @@ class ReceiverStats:
     rejected_spans: int = 0
     stored_spans: int = 0
     duplicate_spans: int = 0
+    #: Log records stored as span events, and those rejected.
+    stored_logs: int = 0
+    rejected_logs: int = 0
     #: Requests turned away with 429/503 (backpressure).
     throttled: int = 0
     last_error: str | None = None
@@ -110,6 +125,7 @@ class OtlpReceiver:
         batch_spans: int = BATCH_SPANS,
         retry_after_s: int = 1,
         pool: IngestPool | None = None,
+        decode_budget_s: float = DEFAULT_DECODE_BUDGET_S,
     ) -> None:
         self.service = service or TraceService(store)
         self.pool = pool or shared_pool()
@@ -124,11 +140,10 @@ class OtlpReceiver:
         self.max_preparing_bytes = max_preparing_bytes
         self.batch_spans = batch_spans
         self.retry_after_s = retry_after_s
+        self.decode_budget_s = decode_budget_s
         self.stats = ReceiverStats()
-        self._queue: asyncio.Queue[list[SpanValues]] = asyncio.Queue()
-        self._queued_spans = 0
+        self._writer = Writer(self.service, source=source, batch_spans=batch_spans)
         self._preparing_bytes = 0
-        self._store_failing = False
         self._closing = False
         self._server: _QuietServer | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -139,8 +154,18 @@ class OtlpReceiver:
         return f"http://{host}:{self.port}/v1/traces"
 
     @property
+    def logs_url(self) -> str:
+        return self.url.removesuffix("/v1/traces") + "/v1/logs"
+
+    @property
     def queued_spans(self) -> int:
-        return self._queued_spans
+        queued: int = self._writer.queued
+        return queued
+
+    @property
+    def _store_failing(self) -> bool:
+        failing: bool = self._writer.stats.store_failing
+        return failing
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -158,7 +183,7 @@ class OtlpReceiver:
         self._server = server = _QuietServer(config)
         self._closing = False
         loop = asyncio.get_running_loop()
-        self._spawn(loop.create_task(self._write_loop(), name="otlp-receiver-writer"))
+        self._spawn(loop.create_task(self._writer.run(), name="otlp-receiver-writer"))
         serving = self._spawn(
             loop.create_task(server.serve(sockets=[sock]), name="otlp-receiver-http")
         )
@@ -180,7 +205,7 @@ class OtlpReceiver:
             if not done and self._server is not None:
                 self._server.force_exit = True
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), timeout=timeout)
+            await asyncio.wait_for(self._writer.join(), timeout=timeout)
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -192,50 +217,6 @@ class OtlpReceiver:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-    # -- writer ----------------------------------------------------------------------
-
-    async def _write_loop(self) -> None:
-        while True:
-            parts = [await self._queue.get()]
-            count = len(parts[0])
-            while count < self.batch_spans and not self._queue.empty():
-                parts.append(self._queue.get_nowait())
-                count += len(parts[-1])
-            rows = [row for part in parts for row in part]
-            try:
-                await self._store(rows)
-            finally:
-                self._queued_spans -= len(rows)
-                for _ in parts:
-                    self._queue.task_done()
-
-    async def _store(self, rows: list[SpanValues]) -> None:
-        """Store one batch; while the store is unreachable, retry (senders get 503)."""
-        delay = 0.5
-        while True:
-            try:
-                result = await asyncio.to_thread(
-                    self.service.ingest_values, rows, source=self.source
-                )
-            except StoreError as exc:
-                self._store_failing = True
-                self.stats.last_error = str(exc)
-                log.warning("OTLP receiver cannot store spans, retrying in %.1fs: %s", delay, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-                continue
-            except Exception as exc:  # a bug must not wedge the queue: drop the batch
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("OTLP receiver dropped a batch of %d spans", len(rows))
-                return
-            self._store_failing = False
-            self.stats.stored_spans += result.added
-            self.stats.duplicate_spans += result.duplicates
-            self.stats.rejected_spans += len(result.rejected)
-            for reason in result.rejected[:_REASONS_SHOWN]:
-                log.warning("OTLP span rejected: %s", reason)
-            return
 
     # -- HTTP ------------------------------------------------------------------------
 
@@ -261,10 +242,12 @@ class OtlpReceiver:
     async def _handle(
         self, scope: Scope, headers: dict[str, str], declared: str, receive: Receive
     ) -> tuple[int, bytes]:
-        if scope["path"].rstrip("/") != "/v1/traces":
-            raise _Refused(404, 5, f"no such endpoint {scope['path']}; traces go to /v1/traces")
+        signal = _PATHS.get(scope["path"].rstrip("/"))
+        if signal is None:
+            raise _Refused(404, 5, f"no such endpoint {scope['path']}; traces go to "
+                           "/v1/traces and logs to /v1/logs")
         if scope["method"] != "POST":
-            raise _Refused(405, _INVALID_ARGUMENT, "use POST to send traces")
+            raise _Refused(405, _INVALID_ARGUMENT, f"use POST to send {signal}")
         self.stats.requests += 1
         media = _MEDIA.get(declared)
         if media is None:
@@ -275,7 +258,7 @@ class OtlpReceiver:
             raise _Refused(415, _INVALID_ARGUMENT,
                            f"unsupported content encoding {encoding!r}; send gzip or none")
         self._check_capacity(0)
-        body = await _read_body(receive, headers, self.max_body_bytes)
+        body = await _read_body(receive, headers, self.max_body_bytes, self.max_inflated_bytes)
         # Bodies waiting for a decoder are bounded too: a flood of large requests
         # must not pile up in memory ahead of the queue (one body is always taken).
         preparing = self._preparing_bytes
@@ -285,32 +268,50 @@ class OtlpReceiver:
                            self.retry_after_s)
         self._preparing_bytes += len(body)
         try:
-            prepared = await self.pool.prepare(body, media, self.max_inflated_bytes)
+            if signal == "logs":
+                prepared: Any = await asyncio.to_thread(
+                    prepare_logs, body, media, self.max_inflated_bytes, self.decode_budget_s)
+            else:
+                prepared = await self.pool.prepare(body, media, self.max_inflated_bytes,
+                                                   self.decode_budget_s)
+        except BudgetExceeded as exc:
+            raise _Refused(413, _INVALID_ARGUMENT, str(exc)) from None
         except OtlpDecodeError as exc:
-            raise _Refused(400, _INVALID_ARGUMENT, f"not an OTLP trace request: {exc}") from None
+            raise _Refused(400, _INVALID_ARGUMENT,
+                           f"not an OTLP {'log' if signal == 'logs' else 'trace'} request: "
+                           f"{exc}") from None
         finally:
             self._preparing_bytes -= len(body)
-        rows, rejected = prepared.rows, prepared.rejections
+        rows, rejected = prepared.rows, list(prepared.rejections)
         self._check_capacity(len(rows))
-        self._queued_spans += len(rows)
-        if rows:
-            self._queue.put_nowait(rows)
-        self.stats.accepted_spans += len(rows)
-        self.stats.rejected_spans += len(rejected)
-        return 200, _success_body(media, rejected)
+        written = await self._writer.write(rows, logs=signal == "logs")
+        rejected.extend(written.rejected)
+        writer = self._writer.stats
+        self.stats.stored_spans, self.stats.duplicate_spans = (
+            writer.stored_spans, writer.duplicate_spans)
+        self.stats.stored_logs = writer.stored_logs
+        if signal == "logs":
+            self.stats.rejected_logs += len(rejected)
+        else:
+            self.stats.accepted_spans += len(rows) - len(written.rejected)
+            self.stats.rejected_spans += len(rejected)
+        for reason in written.rejected[:_REASONS_SHOWN]:
+            log.warning("OTLP span refused by the store: %s", reason)
+        return 200, _success_body(media, rejected, logs=signal == "logs")
 
     def _check_capacity(self, incoming: int) -> None:
         if self._closing:
             raise _Refused(503, _UNAVAILABLE, "the receiver is shutting down",
                            self.retry_after_s)
         if self._store_failing:
-            raise _Refused(503, _UNAVAILABLE, f"the store is unavailable: {self.stats.last_error}",
+            raise _Refused(503, _UNAVAILABLE,
+                           f"the store is unavailable: {self._writer.stats.last_error}",
                            self.retry_after_s)
         # A request larger than the whole queue is still taken when the queue is empty.
-        queued, bound = self._queued_spans, self.max_queued_spans
+        queued, bound = self._writer.queued, self.max_queued_spans
         if queued >= bound or (queued and queued + incoming > bound):
             raise _Refused(429, _RESOURCE_EXHAUSTED,
-                           f"ingest queue full ({self._queued_spans} spans waiting); retry later",
+                           f"ingest queue full ({queued} spans waiting); retry later",
                            self.retry_after_s)
 
 
@@ -323,12 +324,17 @@ def _listen(host: str, port: int) -> socket.socket:
         raise ReceiverError(f"cannot listen for OTLP on {host}:{port}: {reason}") from exc
 
 
-async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
+async def _read_body(receive: Receive, headers: dict[str, str], limit: int,
+                     inflated_limit: int) -> bytes:
+    """The request body, inflated as it arrives when it is gzip (by header or magic
+    bytes): each inflate step is bounded and the loop gets a turn between steps, and
+    the body is refused as soon as it passes ``inflated_limit``."""
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _Refused(413, _INVALID_ARGUMENT, f"body of {declared} bytes is over the "
                        f"{limit}-byte limit; send smaller batches")
     chunks: list[bytes] = []
+    inflater: GzipInflater | None = None
     size = 0
     while True:
         message = await receive()
@@ -339,12 +345,29 @@ async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> b
         if size > limit:
             raise _Refused(413, _INVALID_ARGUMENT, f"body is over the {limit}-byte limit; "
                            "send smaller batches")
-        chunks.append(chunk)
+        if inflater is None and not chunks and chunk[:2] == b"\x1f\x8b":
+            inflater = GzipInflater(inflated_limit)
+        if inflater is not None and chunk:
+            try:
+                for _ in inflater.steps(chunk):
+                    await asyncio.sleep(0)  # one bounded step at a time
+            except OtlpDecodeError as exc:
+                status = 413 if "inflates to more" in str(exc) else 400
+                raise _Refused(status, _INVALID_ARGUMENT, f"{exc}; send smaller batches"
+                               if status == 413 else str(exc)) from None
+        else:
+            chunks.append(chunk)
         if not message.get("more_body", False):
-            return b"".join(chunks)
+            if inflater is None:
+                return b"".join(chunks)
+            try:
+                inflated: bytes = inflater.finish()
+            except OtlpDecodeError as exc:
+                raise _Refused(400, _INVALID_ARGUMENT, str(exc)) from None
+            return inflated
 
 
-def _success_body(media: str, rejected: list[str]) -> bytes:
+def _success_body(media: str, rejected: list[str], *, logs: bool = False) -> bytes:
     message = ""
     if rejected:
         shown = rejected[:_REASONS_SHOWN]
@@ -352,14 +375,18 @@ def _success_body(media: str, rejected: list[str]) -> bytes:
         # One reason per line: reasons contain semicolons of their own.
         message = "\n".join(shown) + (f"\nand {more} more" if more else "")
     if media == PROTOBUF:
-        response = ExportTraceServiceResponse()
+        response: Any = ExportLogsServiceResponse() if logs else ExportTraceServiceResponse()
         if rejected:
-            response.partial_success.rejected_spans = len(rejected)
+            if logs:
+                response.partial_success.rejected_log_records = len(rejected)
+            else:
+                response.partial_success.rejected_spans = len(rejected)
             response.partial_success.error_message = message
         return bytes(response.SerializeToString())
     doc: dict[str, Any] = {}
     if rejected:
-        doc["partialSuccess"] = {"rejectedSpans": str(len(rejected)), "errorMessage": message}
+        key = "rejectedLogRecords" if logs else "rejectedSpans"
+        doc["partialSuccess"] = {key: str(len(rejected)), "errorMessage": message}
     return json.dumps(doc, ensure_ascii=False).encode()
 
 

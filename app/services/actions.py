@@ -179,6 +179,48 @@ def withdraw_action(session: Session, action_id: int, *, reason: str, actor: str
     return True
 
 
+def action_detail(session: Session, action_id: int) -> ActionDetail:
+    """Everything the side-by-side view needs about one action, in ``session``."""
+    found = session.execute(
+        select(ActionRow, AgentRow)
+        .join(AgentRow, AgentRow.id == ActionRow.agent_id)
+        .where(ActionRow.id == action_id)
+    ).first()
+    if found is None:
+        raise UnknownAction(action_id)
+    row, agent = found
+    level = session.execute(
+        select(AutonomyLevelRow.level).where(
+            AutonomyLevelRow.agent_id == agent.id,
+            AutonomyLevelRow.action_class == row.action_class,
+        )
+    ).scalar_one_or_none()
+    return ActionDetail(
+        id=row.id,
+        agent=agent.name,
+        agent_version=agent.version,
+        action_class=row.action_class,
+        arguments_json=row.arguments_json,
+        arguments_schema=loads(row.arguments_schema_json)
+        if row.arguments_schema_json
+        else None,
+        description=row.description,
+        risk=Risk(row.risk),
+        deadline=row.deadline,
+        state=ActionState(row.state),
+        version=row.version,
+        created_at=row.created_at,
+        trace_id=row.trace_id,
+        span_id=row.span_id,
+        source=row.source,
+        source_ref=row.source_ref,
+        allowed_verdicts=tuple(Verdict(v) for v in loads(row.allowed_verdicts_json)),
+        autonomy_level=AutonomyLevel(level) if level else AutonomyLevel.L1,
+        error=row.error,
+        ingest_warnings=tuple(loads(row.ingest_warnings_json)),
+    )
+
+
 class ActionService:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -285,44 +327,7 @@ class ActionService:
 
     def get(self, action_id: int) -> ActionDetail:
         with self.store.read() as session:
-            found = session.execute(
-                select(ActionRow, AgentRow)
-                .join(AgentRow, AgentRow.id == ActionRow.agent_id)
-                .where(ActionRow.id == action_id)
-            ).first()
-            if found is None:
-                raise UnknownAction(action_id)
-            row, agent = found
-            level = session.execute(
-                select(AutonomyLevelRow.level).where(
-                    AutonomyLevelRow.agent_id == agent.id,
-                    AutonomyLevelRow.action_class == row.action_class,
-                )
-            ).scalar_one_or_none()
-            return ActionDetail(
-                id=row.id,
-                agent=agent.name,
-                agent_version=agent.version,
-                action_class=row.action_class,
-                arguments_json=row.arguments_json,
-                arguments_schema=loads(row.arguments_schema_json)
-                if row.arguments_schema_json
-                else None,
-                description=row.description,
-                risk=Risk(row.risk),
-                deadline=row.deadline,
-                state=ActionState(row.state),
-                version=row.version,
-                created_at=row.created_at,
-                trace_id=row.trace_id,
-                span_id=row.span_id,
-                source=row.source,
-                source_ref=row.source_ref,
-                allowed_verdicts=tuple(Verdict(v) for v in loads(row.allowed_verdicts_json)),
-                autonomy_level=AutonomyLevel(level) if level else AutonomyLevel.L1,
-                error=row.error,
-                ingest_warnings=tuple(loads(row.ingest_warnings_json)),
-            )
+            return action_detail(session, action_id)
 
     def source_meta(self, action_id: int) -> dict[str, Any]:
         with self.store.read() as session:

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..domain import ActionState, SpanKind, SpanRecord
 from ..domain.runs import IngestResult, RunQuery, RunSummary
@@ -24,8 +26,10 @@ from ..ingest.files import MAX_FILE_BYTES, decode_data, read_file, split_file
 from ..ingest.pool import IngestPool
 from ..ingest.prepare import paused_gc
 from ..store.engine import Store
-from ..store.models import ActionRow, AgentRow, RunRow, SpanRow
+from ..store.models import ActionRow, AgentRow, RunRow, SpanLogRow, SpanRow
+from ..wire.log_events import LogEvent, fold_logs
 from ..wire.normalize import SpanValues, normalize_values
+from ..wire.otlp_logs import LOG_FIELDS, LogValues, decode_logs_request, looks_like_logs
 from ..wire.raw import DecodeResult, OtlpDecodeError
 from .spans import BATCH_SPANS, write_spans, write_values
 
@@ -97,6 +101,34 @@ class TraceService:
         with paused_gc(), self.store.write() as session:
             return write_values(session, rows, source=source)
 
+    def ingest_log_values(self, rows: Sequence[LogValues]) -> IngestResult:
+        """Store log records about spans (`decode_logs_request`), in one transaction;
+        records stored before count as duplicates."""
+        result = IngestResult()
+        if not rows:
+            return result
+        with self.store.write() as session:
+            dialect = session.get_bind().dialect.name
+            insert: Any = sqlite_insert if dialect == "sqlite" else pg_insert
+            stmt = insert(SpanLogRow).on_conflict_do_nothing(index_elements=["record_key"])
+            params = [dict(zip(LOG_FIELDS, row, strict=True)) for row in rows]
+            if dialect == "sqlite":
+                cursor: Any = session.execute(stmt, params)
+                added = int(cursor.rowcount)
+            else:
+                added = len(session.execute(stmt.returning(SpanLogRow.id), params).all())
+        result.added = added
+        result.duplicates = len(rows) - added
+        return result
+
+    def ingest_logs_file(self, data: bytes, *, origin: str) -> IngestResult:
+        """Import a log export file (already read): its records about spans."""
+        decoded = decode_logs_request(data, None, max_body_bytes=MAX_FILE_BYTES)
+        result = self.ingest_log_values(decoded.rows)
+        result.rejected = [f"{origin}: {problem}" for problem in decoded.rejections]
+        result.warnings = [f"{origin}: {problem}" for problem in decoded.warnings]
+        return result
+
     def ingest_decoded(
         self,
         decoded: DecodeResult,
@@ -138,6 +170,8 @@ class TraceService:
         cannot be read and `OtlpDecodeError` when it holds no trace request."""
         prefix = f"{path}: "
         data = read_file(path)
+        if looks_like_logs(data):
+            return self.ingest_logs_file(data, origin=str(path))
         pieces = split_file(data, max_spans=self.batch_spans)
         if pieces is None:  # malformed somewhere: the lenient decoder reads it whole
             with paused_gc():
@@ -232,13 +266,27 @@ class TraceService:
             .where(SpanRow.trace_id == trace_id)
             .order_by(SpanRow.start_ns, SpanRow.id)
         )
+        logs_stmt = (
+            select(SpanLogRow.span_id, SpanLogRow.time_ns, SpanLogRow.name,
+                   SpanLogRow.body_json, SpanLogRow.attributes_json, SpanLogRow.severity)
+            .where(SpanLogRow.trace_id == trace_id)
+        )
         with self.store.read() as session:
             rows = session.connection().execute(stmt).all()
+            log_rows = session.connection().execute(logs_stmt).all()
+        logs: dict[str, list[LogEvent]] = {}
+        for span_id, *event in log_rows:
+            logs.setdefault(span_id, []).append(tuple(event))  # type: ignore[arg-type]
         out = []
         with paused_gc():
             for row in rows:
                 values = dict(zip(_SPAN_FIELDS, row, strict=True))
                 values["kind"] = _KINDS.get(row[_KIND_INDEX], SpanKind.UNKNOWN)
+                found = logs.get(values["span_id"])
+                if found:  # log records about this span: its events (and messages)
+                    values["events_json"], values["input_json"], values["output_json"] = (
+                        fold_logs(values["events_json"], values["input_json"],
+                                  values["output_json"], found))
                 out.append(_trusted(SpanRecord, values))
         return out
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import re
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
 
-from . import span_fields
+from . import budget, span_fields
 from .anyvalue import json_attributes, repair_str
 from .integrity import check_batch
 from .otlp_protobuf import decode_protobuf
@@ -86,23 +87,67 @@ def decode_export_request(
 
 
 def _gunzip(body: bytes, limit: int) -> bytes:
-    out: list[bytes] = []
-    size = 0
-    rest = body
-    try:
-        while rest:  # a gzip file may hold several members, one after another
-            stream = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            chunk = stream.decompress(rest, limit - size + 1)
-            size += len(chunk)
-            out.append(chunk)
-            if size > limit:
-                raise OtlpDecodeError(f"gzip body inflates to more than {limit} bytes")
-            if not stream.eof:
-                raise OtlpDecodeError("gzip body is truncated")
-            rest = stream.unused_data
-    except zlib.error as exc:
-        raise OtlpDecodeError(f"gzip body is corrupt: {exc}") from None
-    return b"".join(out)
+    return gunzip_limited(body, limit)
+
+
+def gunzip_limited(body: bytes, limit: int) -> bytes:
+    """``body`` inflated, refused as soon as it grows past ``limit`` bytes."""
+    inflater = GzipInflater(limit)
+    inflater.feed(body)
+    return inflater.finish()
+
+
+class GzipInflater:
+    """Inflates a gzip stream as its bytes arrive, a bounded step at a time, and
+    refuses it the moment the output passes ``limit``: a bomb is stopped after
+    ``limit`` bytes of work, not after inflating all of it. Several members, one
+    after another, are one stream (as gzip allows)."""
+
+    #: Output per inflate step: a caller on an event loop yields between steps.
+    STEP = 1024 * 1024
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self._out: list[bytes] = []
+        self._stream = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._started = False
+
+    def feed(self, chunk: bytes) -> None:
+        for _ in self.steps(chunk):
+            pass
+
+    def steps(self, chunk: bytes) -> Iterator[int]:
+        """Inflate ``chunk`` one `STEP` at a time, yielding the size so far after each."""
+        data = chunk
+        try:
+            while data:
+                self._started = True
+                if self._stream.eof:  # the next member starts
+                    rest = self._stream.unused_data + data
+                    self._stream = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    data = rest
+                    if not data:
+                        break
+                room = self.limit - self.size + 1
+                out = self._stream.decompress(data, min(self.STEP, room))
+                self.size += len(out)
+                if self.size > self.limit:
+                    raise OtlpDecodeError(f"gzip body inflates to more than {self.limit} bytes")
+                self._out.append(out)
+                data = self._stream.unconsumed_tail
+                if self._stream.eof:
+                    data = self._stream.unused_data + data
+                    if data:
+                        self._stream = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                yield self.size
+        except zlib.error as exc:
+            raise OtlpDecodeError(f"gzip body is corrupt: {exc}") from None
+
+    def finish(self) -> bytes:
+        if self._started and not self._stream.eof:
+            raise OtlpDecodeError("gzip body is truncated")
+        return b"".join(self._out)
 
 
 # --- OTLP/JSON --------------------------------------------------------------------
@@ -161,12 +206,46 @@ def _parse_json(text: str) -> Any:
         pass
     except ValueError as exc:
         raise OtlpDecodeError(f"body is not valid JSON: {exc}") from None
-    # Nested deeper than the C parser can recurse: cut what lies below
-    # _JSON_PRUNE_DEPTH (values are cut at MAX_VALUE_DEPTH anyway) and parse again.
+    # Nested deeper than the C parsers recurse. Measure how deep first, in time linear
+    # in the body and in C for the most part, and refuse past MAX_JSON_DEPTH: pruning
+    # walks every bracket in Python, which a bomb of brackets must not get to do.
+    depth = json_depth(text.encode("utf-8", "surrogatepass"))
+    if depth > MAX_JSON_DEPTH:
+        raise OtlpDecodeError(f"body is nested {depth} levels deep; the limit is "
+                              f"{MAX_JSON_DEPTH}")
+    # Cut what lies below _JSON_PRUNE_DEPTH (values are cut at MAX_VALUE_DEPTH anyway)
+    # and parse again.
     try:
         return json.loads(_prune_deep_json(text), parse_int=_parse_int)
     except (RecursionError, ValueError) as exc:
         raise OtlpDecodeError(f"body is not valid JSON: {exc}") from None
+
+
+#: JSON nested deeper than this is refused whole. OTLP needs about 10 levels to reach
+#: an attribute and 4 per nested kvlistValue, so this leaves room for values nested
+#: far past MAX_VALUE_DEPTH (cut with a marker) while a bracket bomb is refused early.
+MAX_JSON_DEPTH = 20_000
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_RUN = re.compile(rb"[\[{]+|[\]}]+")
+
+
+def json_depth(data: bytes) -> int:
+    """The deepest nesting of brackets in JSON ``data``, outside strings. Strings are
+    dropped and other bytes deleted in C; the brackets left are walked run by run
+    (a run of openers or closers at a time), so a bomb of brackets is a few runs."""
+    brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    depth = deepest = 0
+    for count, run in enumerate(_BRACKET_RUN.finditer(brackets)):
+        if count & 0xFFFF == 0:
+            budget.check()
+        length = run.end() - run.start()
+        if brackets[run.start()] in b"[{":
+            depth += length
+            deepest = max(deepest, depth)
+        else:
+            depth -= length
+    return deepest
 
 
 def _prune_deep_json(text: str) -> str:
@@ -174,7 +253,9 @@ def _prune_deep_json(text: str) -> str:
     depth = 0
     kept_until = 0
     cut_from = -1
-    for token in _JSON_TOKEN.finditer(text):
+    for count, token in enumerate(_JSON_TOKEN.finditer(text)):
+        if count & 0xFFFF == 0:
+            budget.check()
         char = text[token.start()]
         if char == '"':
             continue
@@ -233,6 +314,8 @@ def _json_resource_spans(rs: object, path: str, result: DecodeResult, repair: bo
             result.rejections.append(ss_ctx.problem("spans", f"must be a list: {describe(spans)}"))
             continue
         for index, span in enumerate(spans):
+            if index & 0xFF == 0:
+                budget.check()
             span_ctx = SpanContext(f"{ss_path}.spans[{index}]", result.warnings)
             try:
                 result.spans.append(

@@ -27,7 +27,7 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from . import span_fields
+from . import budget, span_fields
 from .anyvalue import pb_attributes, pb_text
 from .raw import (
     NESTED_TOO_DEEP,
@@ -67,6 +67,8 @@ def decode_protobuf(data: bytes) -> DecodeResult:
 def _scope_spans(ss: Any, path: str, resource: Attributes, result: DecodeResult) -> None:
     scope_name = pb_text(ss.scope.name, SpanContext(path, result.warnings), "scope.name") or None
     for index, span in enumerate(ss.spans):
+        if index & 0xFF == 0:
+            budget.check()
         ctx = SpanContext(f"{path}.spans[{index}]", result.warnings)
         try:
             result.spans.append(_span(span, ctx, resource, scope_name))
@@ -353,3 +355,21 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
             return result, index + 1
         shift += 7
     raise _Malformed(f"bad varint at byte {pos}")
+
+
+def first_record_field(data: bytes) -> tuple[int, int] | None:
+    """(field number, wire type) of the first field of the first record (span or log
+    record) of an export request, or None when it holds none; reads framing only."""
+    for number, raw, resource in _fields(data):
+        if number != 1 or raw[0] & 7 != _LEN:
+            continue
+        for scope_number, scope_raw, scope in _fields(resource):
+            if scope_number != 2 or scope_raw[0] & 7 != _LEN:
+                continue
+            for record_number, record_raw, record in _fields(scope):
+                if record_number != 2 or record_raw[0] & 7 != _LEN:
+                    continue
+                for field_number, field_raw, _ in _fields(record):
+                    tag, _ = _varint(field_raw, 0)
+                    return field_number, tag & 7
+    return None

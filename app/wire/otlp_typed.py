@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from . import span_fields
+from . import budget, span_fields
 from .anyvalue import json_any_value
 from .raw import (
     Attributes,
@@ -138,6 +138,8 @@ def _walk(request: _Request) -> DecodeResult:
             ss_path = f"{path}.scopeSpans[{ss_index}]"
             scope_name = ss.scope.name if ss.scope is not None else None
             for index, span in enumerate(ss.spans):
+                if index & 0xFF == 0:
+                    budget.check()
                 ctx = SpanContext(f"{ss_path}.spans[{index}]", warnings)
                 try:
                     result.spans.append(_span(span, ctx, resource, scope_name))

@@ -129,7 +129,7 @@ def test_error_statuses(sqlite_store: Store) -> None:
         assert "limit" in response.json()["message"]
         response = await client.get(url)
         assert response.status_code == 405
-        response = await client.post(url.replace("/v1/traces", "/v1/logs"), content=b"{}",
+        response = await client.post(url.replace("/v1/traces", "/v1/metrics"), content=b"{}",
                                      headers=JSON)
         assert response.status_code == 404
         # Empty requests are valid, empty exports.
