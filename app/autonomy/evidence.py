@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from ..domain import AutonomyLevel
 from .config import AutonomyConfig, CusumRule, PromotionRule
 from .outcomes import BoolArray, FloatArray, IntArray, OutcomeBatch
-from .stats import SprtBoundaries, cusum_path, sprt_run, wilson_band
+from .stats import SprtBoundaries, cusum_path, sprt_final, sprt_run, wilson_band
 
 DAY = 86_400.0
 
@@ -51,10 +51,9 @@ class EvidencePath:
         """The final state as a one-element path (the empty state for no outcomes)."""
         if len(self):
             return replace(self, **{name: getattr(self, name)[-1:] for name in _ARRAYS})
-        zero_f, zero_i = np.zeros(1), np.zeros(1, dtype=np.int64)
-        return EvidencePath(np.zeros(1), zero_i, zero_i, zero_f, zero_f, zero_f, np.ones(1),
-                            zero_f, zero_i, zero_f, zero_f, zero_i, np.full(1, -1), zero_i,
-                            self.bounds, self.cusum_rule)
+        return _one(self.bounds, self.cusum_rule, at=0.0, seen=0, n=0, n_eff=0.0, rate=0.0,
+                    wilson=(0.0, 1.0), sprt=0.0, resets=0, cusum=0.0, peak=0.0,
+                    reviewers=0, last_critical=-1, window=0)
 
 
 _ARRAYS = ("at", "seen", "n", "n_eff", "failure_rate", "wilson_lower", "wilson_upper", "sprt",
@@ -110,6 +109,56 @@ def build_path(segment: OutcomeBatch, *, level: AutonomyLevel, config: AutonomyC
         if count else np.zeros(0, dtype=np.int64),
         window_failures=_carry(window_s, k, 0).astype(np.int64),
         bounds=bounds, cusum_rule=watch)
+
+
+def final_state(segment: OutcomeBatch, *, level: AutonomyLevel, config: AutonomyConfig
+                ) -> EvidencePath:
+    """``build_path(...).last()`` computed directly: sums instead of running sums, the
+    SPRT's loop without its path. What `evaluate` runs for every unit; a test holds it
+    equal to the path's last element."""
+    rule = config.promotion_from(level)
+    bounds = SprtBoundaries.from_rates(rule.p_good, rule.p_bad, rule.alpha, rule.beta)
+    watch = config.cusum_at(level)
+    count = len(segment)
+    if count == 0:
+        return build_path(segment, level=level, config=config).last()
+    scored = segment.scored
+    every = bool(scored.all())
+    y_s = segment.y if every else segment.y[scored]
+    n = int(y_s.shape[0])
+    n_eff = rate = cusum = peak = 0.0
+    if n:
+        w = 1.0 / (segment.pi if every else segment.pi[scored])
+        total = float(w.sum())
+        n_eff, rate = total * total / float(np.dot(w, w)), float(np.dot(w, y_s)) / total
+        path = cusum_path(y_s, watch.gamma)
+        cusum, peak = float(path[-1]), float(path.max())
+    lower, upper = wilson_band(1.0 - rate, n_eff, config.z)
+    sprt, resets = sprt_final(y_s, bounds)
+    codes = segment.reviewer if every else segment.reviewer[scored]
+    critical = np.flatnonzero(segment.critical)
+    return _one(bounds, watch, at=float(segment.at[-1]), seen=count, n=n, n_eff=n_eff,
+                rate=rate, wilson=(float(lower), float(upper)), sprt=sprt, resets=resets,
+                cusum=cusum, peak=peak, reviewers=int(np.unique(codes[codes >= 0]).size),
+                last_critical=int(critical[-1]) if critical.size else -1,
+                window=int(y_s[-config.window.last:].sum(dtype=np.int64)) if n else 0)
+
+
+def _one(bounds: SprtBoundaries, watch: CusumRule, *, at: float, seen: int, n: int,
+         n_eff: float, rate: float, wilson: tuple[float, float], sprt: float, resets: int,
+         cusum: float, peak: float, reviewers: int, last_critical: int, window: int
+         ) -> EvidencePath:
+    def f(value: float) -> FloatArray:
+        return np.full(1, value, dtype=np.float64)
+
+    def i(value: int) -> IntArray:
+        return np.full(1, value, dtype=np.int64)
+
+    return EvidencePath(at=f(at), seen=i(seen), n=i(n), n_eff=f(n_eff), failure_rate=f(rate),
+                        wilson_lower=f(wilson[0]), wilson_upper=f(wilson[1]), sprt=f(sprt),
+                        sprt_resets=i(resets), cusum=f(cusum), cusum_peak=f(peak),
+                        reviewers=i(reviewers), last_critical=i(last_critical),
+                        window_failures=i(window), bounds=bounds, cusum_rule=watch)
 
 
 def _carry(values: NDArray[Any], k: NDArray[Any], empty: float) -> FloatArray:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..domain import AutonomyLevel
 from .config import AutonomyConfig, PromotionRule
-from .evidence import DAY, EvidencePath, build_path, promotion_checks
+from .evidence import DAY, EvidencePath, final_state, promotion_checks
 from .outcomes import MIX_OF_KIND, OutcomeBatch, OutcomeKind
 from .stats import cusum_path, items_to_decision, p_accuracy_above
 
@@ -129,8 +129,7 @@ def evaluate(batch: OutcomeBatch, *, level: AutonomyLevel, level_since: float, n
     last demoted (None if never), for the cool-down; ``agreement`` is the reviewers'
     Krippendorff's alpha where double labels exist (None otherwise)."""
     segment = batch.since(level_since)
-    path = build_path(segment, level=level, config=config)
-    last = path.last()
+    last = final_state(segment, level=level, config=config)
     n, n_eff = int(last.n[0]), float(last.n_eff[0])
     rate = float(last.failure_rate[0])
     rule = config.promotion_from(level)
@@ -153,10 +152,10 @@ def evaluate(batch: OutcomeBatch, *, level: AutonomyLevel, level_since: float, n
         wilson_upper=float(last.wilson_upper[0]) if n else None,
         target=target,
         p_above_target=p_accuracy_above(target, n_eff * rate, n_eff * (1 - rate)) if n else None,
-        sprt=SprtState(sum=float(last.sprt[0]), lower=path.bounds.lower,
-                       upper=path.bounds.upper,
-                       items_to_decision=items_to_decision(float(last.sprt[0]), path.bounds)),
-        cusum=CusumState(value=float(last.cusum[0]), h=path.cusum_rule.h,
+        sprt=SprtState(sum=float(last.sprt[0]), lower=last.bounds.lower,
+                       upper=last.bounds.upper,
+                       items_to_decision=items_to_decision(float(last.sprt[0]), last.bounds)),
+        cusum=CusumState(value=float(last.cusum[0]), h=last.cusum_rule.h,
                          peak=float(last.cusum_peak[0])),
         mix=OutcomeMix(approve=int(mix[0]), cosmetic=int(mix[1]), material=int(mix[2]),
                        reject=int(mix[3]), critical=int(mix[4])),

@@ -186,6 +186,34 @@ def sprt_run(y: ArrayLike, bounds: SprtBoundaries) -> SprtRun:
     n = fails.shape[0]
     if n == 0:
         return SprtRun(np.zeros(0), np.zeros(0, dtype=np.int64), 0.0)
+    at_fail, after, reset = _after_failures(fails, bounds)
+    index = np.arange(n)
+    seen = np.cumsum(fails)
+    last_fail = np.maximum.accumulate(np.where(fails, index, -1))
+    base = after[np.maximum(seen - 1, 0)] if at_fail.size else np.zeros(n)
+    base = np.where(seen > 0, base, 0.0)
+    path = np.minimum(bounds.upper, base + (index - last_fail) * bounds.success_step)
+    return SprtRun(path, at_fail[reset].astype(np.int64), float(path[-1]))
+
+
+def sprt_final(y: ArrayLike, bounds: SprtBoundaries) -> tuple[float, int]:
+    """The last value of `sprt_run` and how many restarts it made, without the path."""
+    fails = np.asarray(y).astype(np.bool_, copy=False)
+    n = fails.shape[0]
+    if n == 0:
+        return 0.0, 0
+    at_fail, after, reset = _after_failures(fails, bounds)
+    if at_fail.size == 0:
+        return min(bounds.upper, n * bounds.success_step), 0
+    trailing = n - 1 - int(at_fail[-1])
+    return (min(bounds.upper, float(after[-1]) + trailing * bounds.success_step),
+            int(reset.sum()))
+
+
+def _after_failures(fails: NDArray[np.bool_], bounds: SprtBoundaries
+                    ) -> tuple[IntArray, FloatArray, NDArray[np.bool_]]:
+    """Positions of the failures, the sum right after each, and whether it restarted
+    there. Only failures move the sum down, so this is the only loop."""
     at_fail = np.flatnonzero(fails)
     gaps = np.diff(at_fail, prepend=-1) - 1
     after = np.empty(at_fail.shape[0])
@@ -199,13 +227,7 @@ def sprt_run(y: ArrayLike, bounds: SprtBoundaries) -> SprtRun:
             x = 0.0
             reset[i] = True
         after[i] = x
-    index = np.arange(n)
-    seen = np.cumsum(fails)
-    last_fail = np.maximum.accumulate(np.where(fails, index, -1))
-    base = after[np.maximum(seen - 1, 0)] if at_fail.size else np.zeros(n)
-    base = np.where(seen > 0, base, 0.0)
-    path = np.minimum(up, base + (index - last_fail) * step_s)
-    return SprtRun(path, at_fail[reset].astype(np.int64), float(path[-1]))
+    return at_fail, after, reset
 
 
 def items_to_decision(total: float, bounds: SprtBoundaries) -> int:
