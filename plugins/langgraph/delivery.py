@@ -47,6 +47,10 @@ from .payloads import (
 )
 from .verdicts import NotResumable, resume_decision, sibling_refs, spec_from_meta
 
+_SETTLED = {DeliveryState.DELIVERED: DeliveryOutcome.DELIVERED,
+            DeliveryState.STALE: DeliveryOutcome.STALE,
+            DeliveryState.FAILED: DeliveryOutcome.FAILED}
+
 #: (spec, stored decision, action id) of one action about to be answered.
 Answer = tuple[InterruptedAction, DecisionRecord, int]
 
@@ -104,8 +108,9 @@ class Deliverer:
     async def deliver(self, context: SourceContext, client: LangGraphClient,
                       delivery: Delivery) -> DeliveryResult:
         spec = spec_from_meta(delivery.source_meta)
-        if delivery.decision.delivery_state is not DeliveryState.PENDING:
-            return DeliveryResult(DeliveryOutcome.DELIVERED, "already settled with a sibling")
+        settled = _SETTLED.get(delivery.decision.delivery_state)
+        if settled is not None:  # by another console meanwhile, e.g. sent with a sibling
+            return DeliveryResult(settled, "already settled")
         async with self._lock(spec.thread_id):
             if (spec.thread_id, spec.interrupt_id) in self.resumed:
                 return DeliveryResult(DeliveryOutcome.DELIVERED, "resumed with its siblings")

@@ -24,7 +24,7 @@ from countersign.store.migrate import open_store
 from countersign.store.models import AuditEventRow
 from countersign_plugins.langgraph.client import ThreadState
 
-from .console import Console, decide, open_console, wait_for
+from .console import Console, decide, open_console, wait_for, wait_for_async
 from .server import LangGraphDevServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -107,6 +107,26 @@ async def test_both_actions_decided_at_the_same_moment_settle_the_thread(
         for action_id in (email, delete):
             assert (await console.settled(action_id)).delivery_state is DeliveryState.DELIVERED
             assert console.actions.get(action_id).state is ActionState.DELIVERED
+
+
+async def test_per_call_verdict_given_while_a_sibling_resume_runs(console: Console) -> None:
+    """The second verdict arrives while the first one's resume is running (the thread
+    is busy, a resume would be refused with 409): it is sent once the thread waits
+    again, instead of being taken for stale."""
+    thread_id = await console.agent_thread("agent_per_call", calls())
+    email, delete = await email_and_delete(console, thread_id)
+    decide(console.store, email, Verdict.APPROVE)
+
+    async def busy() -> bool:
+        return (await console.client.get_thread(thread_id))["status"] == "busy"
+
+    await wait_for_async(busy)
+    decide(console.store, delete, Verdict.APPROVE)
+    state = await console.finished(thread_id)
+    assert tool_results(state) == {"send_email": ["sent to ann@example.com (2 chars)"],
+                                   "delete_file": ["deleted /tmp/report.txt"]}
+    for action_id in (email, delete):
+        assert (await console.settled(action_id)).delivery_state is DeliveryState.DELIVERED
 
 
 async def test_per_call_schema_and_verdicts_come_from_the_response_schema(

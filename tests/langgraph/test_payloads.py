@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
+from countersign_plugins.langgraph.client import ThreadState, task_error
 from countersign_plugins.langgraph.payloads import (
+    GraphError,
     InterruptedAction,
     PayloadError,
     ResumeDecision,
@@ -228,3 +230,103 @@ def test_graph_error_shapes() -> None:
         graph_error({"status": "error", "error": {"error": "ValueError", "message": "boom"}}))
     assert graph_error({"status": "interrupted", "error": None}) is None
     assert graph_error({"executed": []}) is None
+
+
+# -- per-call `response_schema` (as langchain 1.5's HumanInTheLoopMiddleware writes it) --
+
+EMAIL_ARGS = {"description": "Send an e-mail.", "title": "send_email", "type": "object",
+              "properties": {"to": {"title": "To", "type": "string"},
+                             "body": {"default": "", "title": "Body", "type": "string"}},
+              "required": ["to"]}
+PER_CALL_SCHEMA = {
+    "$defs": {
+        "ApproveDecision": {"properties": {"type": {"const": "approve", "type": "string"}},
+                            "required": ["type"], "type": "object"},
+        "EditDecision": {"properties": {"type": {"const": "edit", "type": "string"},
+                                        "edited_action": {"$ref": "#/$defs/EditedAction"}},
+                         "required": ["type", "edited_action"], "type": "object"},
+        "EditedAction": {"properties": {"name": {"const": "send_email", "type": "string"},
+                                        "args": {"$ref": "#/$defs/send_email"}},
+                         "required": ["name", "args"], "type": "object"},
+        "RejectDecision": {"properties": {"type": {"const": "reject", "type": "string"},
+                                          "message": {"type": "string"}},
+                           "required": ["type"], "type": "object"},
+        "send_email": EMAIL_ARGS,
+    },
+    "discriminator": {"propertyName": "type",
+                      "mapping": {"approve": "#/$defs/ApproveDecision",
+                                  "edit": "#/$defs/EditDecision",
+                                  "reject": "#/$defs/RejectDecision"}},
+    "oneOf": [{"$ref": "#/$defs/ApproveDecision"}, {"$ref": "#/$defs/EditDecision"},
+              {"$ref": "#/$defs/RejectDecision"}],
+}
+TOOL_APPROVAL = {"type": "tool_approval", "tool_call_id": "c1", "name": "send_email",
+                 "args": {"to": "a@example.com"}, "description": "Send it?"}
+
+
+def test_per_call_edit_schema_is_the_tools_argument_schema() -> None:
+    [spec] = one(TOOL_APPROVAL, response_schema=PER_CALL_SCHEMA)
+    assert spec.allowed_verdicts == ("approve", "edit", "reject")
+    assert spec.arguments_schema == EMAIL_ARGS
+    assert spec.arguments == {"to": "a@example.com"}
+    value = build_resume_value([spec], [ResumeDecision(verdict="edit",
+                                                       arguments={"to": "b@example.com"})])
+    assert value == {"type": "edit", "edited_action": {"name": "send_email",
+                                                       "args": {"to": "b@example.com"}}}
+
+
+def test_per_call_nested_models_keep_their_definitions() -> None:
+    nested = {**EMAIL_ARGS, "properties": {**EMAIL_ARGS["properties"],
+                                           "attachment": {"$ref": "#/$defs/Attachment"}}}
+    attachment = {"type": "object", "properties": {"name": {"type": "string"}},
+                  "required": ["name"]}
+    schema = {**PER_CALL_SCHEMA, "$defs": {**PER_CALL_SCHEMA["$defs"], "send_email": nested,
+                                           "Attachment": attachment}}
+    [spec] = one(TOOL_APPROVAL, response_schema=schema)
+    assert spec.arguments_schema is not None
+    assert spec.arguments_schema["properties"]["attachment"] == {"$ref": "#/$defs/Attachment"}
+    assert spec.arguments_schema["$defs"]["Attachment"] == attachment
+
+
+def test_per_call_single_decision_and_no_edit() -> None:
+    only_edit = PER_CALL_SCHEMA["$defs"]["EditDecision"]
+    schema = {**only_edit, "$defs": PER_CALL_SCHEMA["$defs"]}
+    [spec] = one(TOOL_APPROVAL, response_schema=schema)
+    assert spec.allowed_verdicts == ("edit",)
+    assert spec.arguments_schema == EMAIL_ARGS
+    no_edit = {"$defs": PER_CALL_SCHEMA["$defs"],
+               "oneOf": [{"$ref": "#/$defs/ApproveDecision"}, {"$ref": "#/$defs/RejectDecision"}]}
+    [spec] = one(TOOL_APPROVAL, response_schema=no_edit)
+    assert spec.allowed_verdicts == ("approve", "reject")
+    assert spec.arguments_schema is None
+
+
+def test_per_call_tool_argument_named_type_is_not_a_decision() -> None:
+    """Only the decision branches say which decisions exist, not a tool argument that
+    happens to be called ``type``."""
+    args = {"type": "object", "properties": {"type": {"enum": ["respond", "ignore"]}}}
+    schema = {"$defs": {**PER_CALL_SCHEMA["$defs"], "send_email": args},
+              "oneOf": [{"$ref": "#/$defs/ApproveDecision"}, {"$ref": "#/$defs/EditDecision"}]}
+    [spec] = one(TOOL_APPROVAL, response_schema=schema)
+    assert spec.allowed_verdicts == ("approve", "edit")
+    assert spec.arguments_schema == args
+
+
+def test_per_call_response_schema_must_be_an_object() -> None:
+    with pytest.raises(PayloadError) as caught:
+        one(TOOL_APPROVAL, interrupt_id="i3", response_schema=["approve"])
+    assert caught.value.field == "response_schema"
+
+
+def test_task_errors_and_waiting_interrupts_of_a_failed_run() -> None:
+    waiting = {"id": "i1", "value": TOOL_APPROVAL}
+    failed = {"id": "i2", "value": {**TOOL_APPROVAL, "name": "delete_file"}}
+    raw = {"interrupts": [waiting, failed], "tasks": [
+        {"id": "t1", "error": None, "interrupts": [waiting]},
+        {"id": "t2", "error": "CancelledError()", "interrupts": []},
+        {"id": "t3", "error": "OSError('disk busy: /x')", "interrupts": [failed]}]}
+    state = ThreadState(thread_id="t", values={}, raw=raw)
+    assert state.waiting_interrupts() == [waiting]
+    assert state.interrupt_ids == ["i1", "i2"]
+    assert state.error == GraphError(error="OSError", message="disk busy: /x")
+    assert task_error("boom") == GraphError(error="Error", message="boom")
