@@ -1,27 +1,29 @@
 """The GUI front end: ``countersign gui`` lands in `run`.
 
-Order matters for a quick start: the window is shown first, then the store is opened
-(migrations included) off the GUI thread, then the queue loads and the runtime
-(sources → store → dispatcher) starts on the same qasync loop. Heavy modules (SQLAlchemy,
-Alembic, the services) are imported by that off-thread work, not before the window.
+Order matters for a quick start: the window is shown first, then the core is opened
+off the GUI thread through the composition root (``countersign.session.open_services``:
+configuration, store and migrations, services), then the workspaces load and the
+runtime (sources → store → dispatcher) starts on the same qasync loop. Heavy modules
+(SQLAlchemy, Alembic, the services) are imported by that off-thread work, not before
+the window.
 """
 
 from __future__ import annotations
 
 import asyncio
-import getpass
 import logging
 import os
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication, QWidget
 
+    from countersign.plugin_api import Source
     from countersign.plugin_host.frontends import FrontendOptions
     from countersign.runtime import Runtime
-    from countersign.store.engine import Store
+    from countersign.session import Services
 
     from .async_work import BackgroundWork
     from .main_window import MainWindow
@@ -64,7 +66,7 @@ def run(options: FrontendOptions) -> int:
     from .main_window import MainWindow
 
     work = BackgroundWork(loop)
-    window = MainWindow(work, reviewer=getpass.getuser())
+    window = MainWindow(work)
     undo_hooks = install_error_hooks(window.show_error, loop)
     window.show()
     _trace("window shown")
@@ -84,8 +86,10 @@ def run(options: FrontendOptions) -> int:
 
 
 class ConsoleSession:
-    """The life of one console window: open the store, start the runtime, wait for the
-    window to close, stop everything in reverse order."""
+    """The life of one console window: open the core (`countersign.session`), start
+    the runtime and the receiver, wait for the window to close, stop everything in
+    reverse order. The window is handed the opened `Services` and builds nothing of
+    the core itself."""
 
     def __init__(self, options: FrontendOptions, app: QApplication, window: MainWindow,
                  work: BackgroundWork) -> None:
@@ -93,18 +97,15 @@ class ConsoleSession:
         self.app = app
         self.window = window
         self.work = work
+        self.services: Services | None = None
         self.runtime: Runtime | None = None
-        self.store: Store | None = None
         self.receiver: ConsoleReceiver | None = None
 
     async def run(self) -> int:
         closed = asyncio.Event()
         self.window.closing.connect(closed.set)
         try:
-            config = await self.work.call(_load_config, self.options)
-            if config.reviewer:
-                self.window.set_reviewer(config.reviewer)
-            self.store = await self.work.call(_open_store, self.options.store_url)
+            self.services = await self.work.call(_open_services, self.options)
         except Exception as exc:
             from countersign.config import ConfigError
             from countersign.store.engine import StoreError
@@ -117,57 +118,35 @@ class ConsoleSession:
             self._close()
             return 1
         _trace("store open")
-        self.window.attach_store(self.store)
+        services = self.services
+        self.window.attach(services)
         self.window.queue.firstRowsShown.connect(lambda: _trace("first rows shown"))
-        sources = self._sources(config)
+        configs = services.source_configs(demo=self.options.demo,
+                                          demo_seed=self.options.demo_seed,
+                                          demo_agents=self.options.demo_agents)
+        sources = services.build_sources(configs, on_error=self.window.show_error)
         if not sources:
             self.window.set_sources_none()
-        await self._start_runtime(self.store, sources)
-        await self._start_receiver(self.store, config)
+        await self._start_runtime(services, sources)
+        await self._start_receiver(services)
         if not self.window.isVisible():
             closed.set()
         await closed.wait()
         await self.stop()
         return 0
 
-    def _sources(self, config: Any) -> list[Any]:
-        """The configured sources (and the demo fleet with ``--demo``), built and
-        validated as the worker builds them; a bad one is reported, not fatal."""
-        from countersign.config import SourceConfig
-        from countersign.plugin_host.loading import PluginError, build_source
-
-        wanted = list(config.sources)
-        if self.options.demo and not any(c.name == "demo" for c in wanted):
-            wanted.append(SourceConfig.model_validate(
-                {"name": "demo", "plugin": "demo", "seed": self.options.demo_seed,
-                 "agents": self.options.demo_agents}))
-        sources: list[Any] = []
-        for source_config in wanted:
-            try:
-                sources.append(build_source(source_config))
-            except PluginError as exc:
-                self.window.show_error(str(exc))
-            except Exception as exc:  # a plugin rejecting its config must not stop the GUI
-                self.window.show_error(
-                    f"source {source_config.name}: {type(exc).__name__}: {exc}")
-        return sources
-
-    async def _start_runtime(self, store: Store, sources: list[Any]) -> None:
-        from countersign.runtime import Runtime
-
-        self.runtime = Runtime(store, sources, on_health=self.window.set_source_health)
-        self.window.runtime = self.runtime
-        self.window.config_path = self.options.config_path
+    async def _start_runtime(self, services: Services, sources: list[Source]) -> None:
+        self.runtime = services.make_runtime(sources, on_health=self.window.set_source_health)
         await self.runtime.start()
         for health in self.runtime.health.values():
             self.window.set_source_health(health)
 
-    async def _start_receiver(self, store: Store, config: Any) -> None:
+    async def _start_receiver(self, services: Services) -> None:
         from .receiver import ConsoleReceiver
 
-        self.receiver = ConsoleReceiver(store, self.window)
+        self.receiver = ConsoleReceiver(services.store, self.window)
         self.window.attach_receiver(self.receiver)
-        await self.receiver.apply(config.receiver)
+        await self.receiver.apply(services.config.receiver)
         if self.receiver.error:
             self.window.show_error(self.receiver.error)
 
@@ -183,8 +162,8 @@ class ConsoleSession:
             except (TimeoutError, asyncio.CancelledError):
                 log.warning("the runtime did not stop within 10 s")
         self.work.shutdown()
-        if self.store is not None:
-            self.store.dispose()
+        if self.services is not None:
+            self.services.close()
 
     def _close(self) -> None:
         self.window.shutdown()
@@ -192,16 +171,11 @@ class ConsoleSession:
         self.work.shutdown()
 
 
-def _load_config(options: FrontendOptions) -> Any:
-    from countersign.config import load_config
+def _open_services(options: FrontendOptions) -> Services:
+    """Off the GUI thread: read the configuration, open (and migrate) the store."""
+    from countersign.session import open_services
 
-    return load_config(options.config_path)
-
-
-def _open_store(url: str) -> Store:
-    from countersign.store.migrate import open_store
-
-    return open_store(url)
+    return open_services(options.store_url, options.config_path)
 
 
 async def _tell(parent: QWidget, title: str, text: str) -> None:

@@ -23,10 +23,8 @@ from .stall_monitor import FrameStallMonitor
 from .traces import TracesWorkspace
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from countersign.runtime import Runtime, SourceHealth
-    from countersign.store.engine import Store
+    from countersign.runtime import SourceHealth
+    from countersign.session import Services
 
     from .async_work import BackgroundWork
     from .receiver import ConsoleReceiver
@@ -52,13 +50,11 @@ class MainWindow(QMainWindow):
     #: The window is closing: the application stops the runtime and its tasks.
     closing = Signal()
 
-    def __init__(self, work: BackgroundWork, *, reviewer: str,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, work: BackgroundWork, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Countersign")
         self.resize(DEFAULT_SIZE)
         self.work = work
-        self.reviewer = reviewer
         self.commands = CommandTable(self)
         self.commands.populate(self.menuBar())
         self._stack = QStackedWidget(self)
@@ -75,7 +71,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, self._switcher)
         self._workspaces = QActionGroup(self)
         self._workspaces.setExclusive(True)
-        self.queue = QueueWorkspace(self.commands, work, reviewer=reviewer, parent=self)
+        self.queue = QueueWorkspace(self.commands, work, parent=self)
         self.add_workspace(self.queue, self.commands["go.queue"])
         self.traces = TracesWorkspace(work, parent=self)
         self.add_workspace(self.traces, self.commands["go.traces"])
@@ -92,11 +88,9 @@ class MainWindow(QMainWindow):
         # Started by the event loop, so building the window is not counted as a stall.
         QTimer.singleShot(0, self.stall_monitor.start)
         self._health: dict[str, str] = {}
-        self.store: Store | None = None
-        #: Set by the session once known: the configuration file and the running
-        #: runtime, which the Connections dialog edits and reads health from.
-        self.config_path: Path | None = None
-        self.runtime: Runtime | None = None
+        #: The core, opened by the session (`countersign.session.open_services`) after
+        #: the window is shown; None until then.
+        self.services: Services | None = None
         #: The console's own OTLP receiver (set by the session once the store is open).
         self.receiver: ConsoleReceiver | None = None
         self._receiver_timer = QTimer(self)
@@ -115,25 +109,17 @@ class MainWindow(QMainWindow):
         if self._stack.count() == 1:
             action.setChecked(True)
 
-    def set_reviewer(self, name: str) -> None:
-        """Who the verdicts are recorded as (the config file's ``reviewer``)."""
-        self.reviewer = name
-        self.queue.flow.reviewer = name
+    # -- the core ----------------------------------------------------------------------
 
-    # -- store and runtime -------------------------------------------------------------
-
-    def attach_store(self, store: Store) -> None:
-        """Show ``store``'s queue (services are built here; reads run off-thread)."""
-        from countersign.services.actions import ActionService
-        from countersign.services.decisions import DecisionService
-        from countersign.services.traces import TraceService
-        from countersign.store.engine import describe_url
-
-        self.store = store
-        self.store_label.setText(describe_url(store.url))
-        self.store_label.setToolTip(f"Store: {describe_url(store.url)}")
-        self.queue.attach(ActionService(store), DecisionService(store))
-        self.traces.attach(TraceService(store))
+    def attach(self, services: Services) -> None:
+        """Show what ``services`` hold: each workspace gets the bundle and reads what it
+        needs off the GUI thread. The window builds nothing of the core itself."""
+        self.services = services
+        where = services.store_description
+        self.store_label.setText(where)
+        self.store_label.setToolTip(f"Store: {where}")
+        self.queue.attach(services)
+        self.traces.attach(services.traces)
         self.queue.focus_list()
 
     def set_source_health(self, health: SourceHealth) -> None:
@@ -201,7 +187,9 @@ class MainWindow(QMainWindow):
     def show_connections(self) -> None:
         from .connections import open_connections_dialog
 
-        open_connections_dialog(self, self.config_path, self.runtime, self.receiver)
+        services = self.services
+        open_connections_dialog(self, services.config_path if services else None,
+                                services.runtime if services else None, self.receiver)
 
     def show_shortcuts(self) -> None:
         dialog = ShortcutsDialog(self.commands, self)

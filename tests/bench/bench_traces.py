@@ -180,8 +180,8 @@ def bench_console_receiver(tmp: Path, spans: int = 50_000) -> dict[str, float]:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from countersign.config import ReceiverConfig
-    from countersign.store.migrate import open_store
+    from countersign.config import Config, ReceiverConfig
+    from countersign.session import open_services
     from countersign_ui.async_work import BackgroundWork, dispose_loop
     from countersign_ui.main_window import MainWindow
     from countersign_ui.receiver import ConsoleReceiver
@@ -195,12 +195,13 @@ def bench_console_receiver(tmp: Path, spans: int = 50_000) -> dict[str, float]:
     app = QApplication.instance() or QApplication([])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    store = open_store(f"sqlite:///{tmp}/console.db")
+    services = open_services(f"sqlite:///{tmp}/console.db", None,
+                             config=Config(reviewer="bench"), create=True)
     work = BackgroundWork(loop)
-    window = MainWindow(work, reviewer="bench")
+    window = MainWindow(work)
     window.show()
-    window.attach_store(store)
-    console = ConsoleReceiver(store, window)
+    window.attach(services)
+    console = ConsoleReceiver(services.store, window)
     window.attach_receiver(console)
 
     async def main() -> tuple[float, Any]:
@@ -229,7 +230,7 @@ def bench_console_receiver(tmp: Path, spans: int = 50_000) -> dict[str, float]:
         window.deleteLater()
         dispose_loop(loop)
         asyncio.set_event_loop(None)
-        store.dispose()
+        services.close()
     print(f"console receiver: {len(all_spans):,} spans stored in {elapsed:.2f} s; GUI frames "
           f"p99 {frames.p99_ms:.1f} ms, max {frames.max_ms:.1f} ms, "
           f"{frames.over_frame} over 16 ms")

@@ -10,12 +10,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import asyncio
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from countersign.domain import ActionState, QueueRow, Risk
+from countersign.session import Services
 
 
 @pytest.fixture
@@ -57,6 +59,27 @@ def dispose(widget: QWidget) -> None:
     widget.close()
     widget.deleteLater()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+
+
+def open_test_services(path: Path, *, reviewer: str = "ann",
+                       config_path: Path | None = None) -> Services:
+    """The core as the console opens it (`countersign.session.open_services`), on a
+    fresh SQLite file, acting as ``reviewer``."""
+    from countersign.config import Config
+    from countersign.session import open_services
+
+    return open_services("sqlite:///" + str(path), config_path,
+                         config=Config(reviewer=reviewer), create=True)
+
+
+def created_store(path: Path) -> str:
+    """The URL of a new, migrated SQLite store at ``path`` (the console opens only the
+    default store by itself, as ``countersign init`` would have created any other)."""
+    from countersign.store.migrate import open_store
+
+    url = "sqlite:///" + str(path)
+    open_store(url).dispose()
+    return url
 
 
 def make_row(action_id: int, *, agent: str = "billing-bot", action: str = "issue_refund",

@@ -30,6 +30,7 @@ from countersign_ui.main_window import MainWindow
 from countersign_ui.receiver import ConsoleReceiver
 
 from ..traces import load_fixture
+from .conftest import created_store
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
@@ -107,7 +108,7 @@ def test_spans_sent_to_the_console_show_in_traces(qapp: QApplication, tmp_path: 
         return True
 
     stuck = drive([listening, counted, shown])
-    store_url = "sqlite:///" + str(tmp_path / "r.db")
+    store_url = created_store(tmp_path / "r.db")
     code = run(FrontendOptions(store_url=store_url, config_path=config_file(tmp_path, port)))
     asyncio.set_event_loop(None)
     assert stuck == [] and code == 0
@@ -150,7 +151,7 @@ def test_a_port_already_taken_is_reported_and_the_console_works(
             return True
 
         stuck = drive([reported])
-        code = run(FrontendOptions(store_url="sqlite:///" + str(tmp_path / "r.db"),
+        code = run(FrontendOptions(store_url=created_store(tmp_path / "r.db"),
                                    config_path=config_file(tmp_path, port)))
         asyncio.set_event_loop(None)
     assert stuck == [] and code == 0

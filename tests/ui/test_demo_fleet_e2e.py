@@ -18,9 +18,8 @@ from pytestqt.qtbot import QtBot
 
 from countersign.domain import ActionDetail
 from countersign.plugin_host.loading import load_source_class
-from countersign.runtime import Runtime
 from countersign.schema_check import validate
-from countersign.store.engine import Store
+from countersign.session import Services
 from countersign_ui.main_window import MainWindow
 
 from .test_queue_e2e import (  # the window, store and keyboard helpers of the Queue e2e
@@ -29,18 +28,18 @@ from .test_queue_e2e import (  # the window, store and keyboard helpers of the Q
     press,
     ready,
     retype,
-    store,  # noqa: F401 - fixture
+    services,  # noqa: F401 - fixture
     while_dialog_open,
     window,  # noqa: F401 - fixture
 )
 
 
 @pytest.fixture
-def fleet(qtbot: QtBot, store: Store, window: MainWindow,  # noqa: F811 - fixtures
+def fleet(qtbot: QtBot, services: Services, window: MainWindow,  # noqa: F811 - fixtures
           qasync_loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
     demo = load_source_class("demo")(name="demo", config={
         "agents": 4, "seed": 11, "burst": 4, "rate_per_minute": 0.01, "deadline_s": 600})
-    runtime = Runtime(store, [demo])
+    runtime = services.make_runtime([demo])
     # The test's qasync loop runs whenever Qt processes events, as in the console.
     started = qasync_loop.create_task(runtime.start())
     qtbot.waitUntil(started.done, timeout=WAIT_MS)
@@ -152,3 +151,4 @@ def test_demo_agents_receive_exactly_the_keyboard_verdicts(
     # Only the four decided actions got verdicts: no agent heard anything else.
     decided = {r.action_id for r in fleet.fleet.records()}
     assert decided == set(ids)
+

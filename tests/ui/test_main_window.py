@@ -16,12 +16,11 @@ from pytestqt.qtbot import QtBot
 
 from countersign.plugin_host.frontends import FrontendOptions
 from countersign.runtime import SourceHealth, SourceStatus
-from countersign.store.migrate import open_store
 from countersign_ui.async_work import BackgroundWork
 from countersign_ui.main_window import MainWindow
 from countersign_ui.shortcuts import COMMANDS, ShortcutsDialog
 
-from .conftest import alive, dispose
+from .conftest import alive, created_store, dispose, open_test_services
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 WAIT_MS = 10_000
@@ -30,7 +29,7 @@ WAIT_MS = 10_000
 @pytest.fixture
 def window(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop) -> Iterator[MainWindow]:
     work = BackgroundWork(qasync_loop)
-    win = MainWindow(work, reviewer="ann")
+    win = MainWindow(work)
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
@@ -71,9 +70,9 @@ def test_f1_opens_the_cheatsheet_listing_every_command(qtbot: QtBot,
 
 def test_empty_store_shows_the_empty_state_and_status(qtbot: QtBot, window: MainWindow,
                                                       tmp_path: Any) -> None:
-    store = open_store("sqlite:///" + str(tmp_path / "s.db"))
+    services = open_test_services(tmp_path / "s.db")
     try:
-        window.attach_store(store)
+        window.attach(services)
         qtbot.waitUntil(lambda: "No pending actions" in window.queue.placeholder.text(),
                         timeout=WAIT_MS)
         assert window.queue.placeholder.isVisible()
@@ -82,7 +81,7 @@ def test_empty_store_shows_the_empty_state_and_status(qtbot: QtBot, window: Main
         assert not window.commands["verdict.approve"].isEnabled()
     finally:
         window.shutdown()
-        store.dispose()
+        services.close()
 
 
 def test_status_bar_hides_passwords_and_shows_health(window: MainWindow) -> None:
@@ -115,7 +114,7 @@ def _close_soon(check: list[str]) -> None:
 
     def attempt() -> None:
         for widget in QApplication.topLevelWidgets():
-            if isinstance(widget, MainWindow) and widget.isVisible() and widget.store:
+            if isinstance(widget, MainWindow) and widget.isVisible() and widget.services:
                 check.append(widget.store_label.text())
                 widget.close()
                 return
@@ -129,7 +128,7 @@ def test_run_opens_and_quits_cleanly(qapp: QApplication, tmp_path: Any) -> None:
 
     seen: list[str] = []
     _close_soon(seen)
-    code = run(FrontendOptions(store_url="sqlite:///" + str(tmp_path / "r.db"),
+    code = run(FrontendOptions(store_url=created_store(tmp_path / "r.db"),
                                config_path=None))
     asyncio.set_event_loop(None)
     assert code == 0
@@ -173,7 +172,9 @@ def test_connections_dialog_opens_from_the_file_menu(qtbot: QtBot, window: MainW
     """The Connections dialog is reachable from the File menu and its shortcut."""
     from countersign_ui.connections import ConnectionsDialog
 
-    window.config_path = tmp_path / "config.toml"
+    services = open_test_services(tmp_path / "s.db", config_path=None)
+    services.config_path = tmp_path / "config.toml"
+    window.attach(services)
     action = window.commands["file.connections"]
     file_menu = window.menuBar().actions()[0].menu()
     assert action in file_menu.actions()
@@ -186,4 +187,7 @@ def test_connections_dialog_opens_from_the_file_menu(qtbot: QtBot, window: MainW
 
     qtbot.waitUntil(lambda: bool(shown()), timeout=3000)
     for dialog in shown():
+        assert dialog.config_path == tmp_path / "config.toml"
         dialog.close()
+    window.shutdown()
+    services.close()

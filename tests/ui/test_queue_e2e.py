@@ -15,12 +15,12 @@ from pytestqt.qtbot import QtBot
 
 from countersign.gate import Gate, GateVerdict, Step
 from countersign.services.decisions import DecisionService
+from countersign.session import Services
 from countersign.store.engine import Store
-from countersign.store.migrate import open_store
 from countersign_ui.async_work import BackgroundWork
 from countersign_ui.main_window import MainWindow
 
-from .conftest import alive, dispose
+from .conftest import alive, dispose, open_test_services
 
 REFUND_SCHEMA = {
     "type": "object",
@@ -38,23 +38,28 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSi
 
 
 @pytest.fixture
-def store(tmp_path: Any) -> Iterator[Store]:
-    opened = open_store("sqlite:///" + str(tmp_path / "s.db"))
+def services(tmp_path: Any) -> Iterator[Services]:
+    opened = open_test_services(tmp_path / "s.db", reviewer="ann")
     yield opened
-    opened.dispose()
+    opened.close()
+
+
+@pytest.fixture
+def store(services: Services) -> Store:
+    return services.store
 
 
 @pytest.fixture
 def window(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop,
-           store: Store) -> Iterator[MainWindow]:
+           services: Services) -> Iterator[MainWindow]:
     work = BackgroundWork(qasync_loop)
-    win = MainWindow(work, reviewer="ann")
+    win = MainWindow(work)
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
     win.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=WAIT_MS)
-    win.attach_store(store)
+    win.attach(services)
     yield win
     if alive(win):
         win.shutdown()

@@ -26,6 +26,7 @@ from .verdicts import VerdictAttempt, describe_already, describe_done, record_ve
 if TYPE_CHECKING:
     from countersign.domain import ActionDetail
     from countersign.services.decisions import DecisionService
+    from countersign.session import Services
 
     from .reads import LoadedAction
     from .workspace import QueueWorkspace
@@ -50,19 +51,24 @@ def _explain_gone(decisions: DecisionService, action_id: int) -> str:
 class VerdictFlow(QObject):
     """Owns the verdict attempts of one Queue workspace (see the module docstring)."""
 
-    def __init__(self, workspace: QueueWorkspace, work: BackgroundWork, *,
-                 reviewer: str) -> None:
+    def __init__(self, workspace: QueueWorkspace, work: BackgroundWork) -> None:
         super().__init__(workspace)
         self._ws = workspace
         self._work = work
-        self.reviewer = reviewer
+        self._services: Services | None = None
         self._decisions: DecisionService | None = None
         self._in_flight: dict[int, tuple[VerdictAttempt, LoadedAction]] = {}
         #: Attempts that failed on a transient error: a retry reuses their key.
         self._failed: dict[int, VerdictAttempt] = {}
 
-    def attach(self, decisions: DecisionService) -> None:
-        self._decisions = decisions
+    def attach(self, services: Services) -> None:
+        self._services = services
+        self._decisions = services.decisions
+
+    @property
+    def reviewer(self) -> str:
+        """Who verdicts are recorded as: the identity the core was opened with."""
+        return self._services.identity if self._services is not None else ""
 
     def is_deciding(self, action_id: int) -> bool:
         return action_id in self._in_flight
@@ -142,6 +148,9 @@ class VerdictFlow(QObject):
         return None if entry is None else entry[1]
 
     def _done(self, attempt: VerdictAttempt, record: DecisionRecord) -> None:
+        if self._services is not None:
+            # Delivered to the agent now, not at the runtime's next delivery poll.
+            self._services.wake_delivery()
         loaded = self._finish(attempt)
         self._failed.pop(attempt.action_id, None)
         name = what(loaded.detail) if loaded is not None else f"#{attempt.action_id}"

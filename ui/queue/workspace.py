@@ -40,7 +40,7 @@ from .verdict_flow import VerdictFlow
 
 if TYPE_CHECKING:
     from countersign.services.actions import ActionService
-    from countersign.services.decisions import DecisionService
+    from countersign.session import Services
 
     from ..shortcuts import CommandTable
 
@@ -73,7 +73,7 @@ class QueueWorkspace(QWidget):
     #: The first rows are in the list (the benchmark times this).
     firstRowsShown = Signal()
 
-    def __init__(self, commands: CommandTable, work: BackgroundWork, *, reviewer: str,
+    def __init__(self, commands: CommandTable, work: BackgroundWork,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._commands = commands
@@ -101,7 +101,7 @@ class QueueWorkspace(QWidget):
         self._list_stack.setCurrentWidget(self.placeholder)
         self.banner = MessageBanner(self)
         self.pane = self._make_pane()
-        self.flow = VerdictFlow(self, work, reviewer=reviewer)
+        self.flow = VerdictFlow(self, work)
         self._layout(commands)
         self._loading_timer = QTimer(self)
         self._loading_timer.setSingleShot(True)
@@ -196,10 +196,10 @@ class QueueWorkspace(QWidget):
 
     # -- store -------------------------------------------------------------------------
 
-    def attach(self, actions: ActionService, decisions: DecisionService) -> None:
+    def attach(self, services: Services) -> None:
         """Start showing the store's queue: first chunk, then the rest, then live."""
-        self._actions = actions
-        self.flow.attach(decisions)
+        actions = self._actions = services.actions
+        self.flow.attach(services)
         self._feed = ChangeFeed(actions, self._work, states=self._states, parent=self)
         self._feed.batch.connect(self._on_batch)
         self._feed.failed.connect(self._feed_failed)

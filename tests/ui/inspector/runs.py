@@ -23,10 +23,11 @@ def _text(rng: random.Random, words: int) -> str:
 def agent_loop(iterations: int = 2000, *, seed: int = 7, words: int = 120,
                retry_loop: int = 7, trace_id: str = TRACE, start_ns: int = T0,
                agent: str = "refund-agent", name: str = "handle_ticket",
-               ) -> tuple[list[SpanRecord], str]:
+               root_status: str = "ok") -> tuple[list[SpanRecord], str]:
     """``1 + 5 × iterations`` spans and the id of the span that proposed the action
     (the last iteration's tool call). Iteration 3 retries ``call_llm`` ``retry_loop``
-    times, each attempt but the last failing."""
+    times, each attempt but the last failing. The root span (whose status is the
+    run's) ends with ``root_status``."""
 
     def _span(span_id: str, parent: str | None, name: str, kind: SpanKind, start: int,
               duration: int, **fields: object) -> SpanRecord:
@@ -98,7 +99,8 @@ def agent_loop(iterations: int = 2000, *, seed: int = 7, words: int = 120,
                            clock - begin))
         spans.extend(children)
         proposer = tool_id
-    spans.insert(0, _span(root, None, name, SpanKind.AGENT, start_ns, clock - start_ns))
+    spans.insert(0, _span(root, None, name, SpanKind.AGENT, start_ns, clock - start_ns,
+                          status_code=root_status))
     return spans, proposer
 
 

@@ -25,12 +25,13 @@ def _fill(service: TraceService, runs: int) -> None:
     spans = []
     for n in range(runs):
         trace_id = f"{n + 1:032x}"
-        failing = n % 5 == 0  # iteration 4 retries its LLM call once: the run failed
+        failing = n % 5 == 0  # iteration 4 retries its LLM call, and the agent gives up
         iterations = 4 if failing else 1 + n % 4
         spans.extend(agent_loop(iterations, words=8, retry_loop=1 if failing else 0,
                                 trace_id=trace_id, agent=AGENTS[n % 3],
                                 start_ns=NOW_NS - (n + 1) * 60_000_000_000,
-                                name=f"ticket #{n}")[0])
+                                name=f"ticket #{n}",
+                                root_status="error" if failing else "ok")[0])
     result = service.ingest(spans, source="test")
     assert not result.rejected
 
@@ -69,7 +70,7 @@ def test_runs_model_contract(qtmodeltester, service) -> None:
     assert model.rowCount() == 40
     assert model.index(0, RunColumn.RUN).data() == "ticket #0"  # newest first
     assert model.index(0, RunColumn.AGENT).data() == "refund-agent"
-    assert model.index(0, RunColumn.STATUS).data() == "error"  # the retried LLM call failed
+    assert model.index(0, RunColumn.STATUS).data() == "error"  # the agent gave up
     assert model.index(0, RunColumn.STATUS).data(Qt.ItemDataRole.ForegroundRole) is not None
 
 
