@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from .plugin_api import Source
     from .runtime import Runtime, SourceHealth
     from .services.actions import ActionService
+    from .services.datasets import DatasetService
     from .services.decisions import DecisionService
+    from .services.review import ReviewService
     from .services.traces import TraceService
     from .store.engine import Store
 
@@ -45,6 +47,10 @@ class Services:
     actions: ActionService
     decisions: DecisionService
     traces: TraceService
+    #: The reviewer's loop: rubrics, rules, sampling, the review queue, labels.
+    review: ReviewService
+    #: Eval datasets: build, list, diff, export, push.
+    datasets: DatasetService
     #: Set once a runtime is started through `start_runtime`, for front ends that
     #: want to wake it (a verdict given here is delivered without waiting for a poll).
     runtime: Runtime | None = field(default=None)
@@ -124,7 +130,9 @@ def open_services(store_url: str | None, config_path: Path | None, *,
     ``StoreError`` (one sentence naming the store) or ``ConfigError``.
     """
     from .services.actions import ActionService
+    from .services.datasets import DatasetService
     from .services.decisions import DecisionService
+    from .services.review import ReviewService
     from .services.traces import TraceService
     from .store.migrate import open_store
 
@@ -134,12 +142,19 @@ def open_services(store_url: str | None, config_path: Path | None, *,
     url = resolve_store_url(store_url or config.store)
     explicit = url != default_store_url()
     store = open_store(url, migrate=migrate, must_exist=explicit and not create)
+    identity = config.reviewer or getpass.getuser()
+    review = ReviewService(store)
+    # The config file's [[review.rules]] are the team's: they replace differing rules.
+    review.sync_config_rules(config.review.sampling_rules(), actor=identity,
+                             config_path=str(config_path) if config_path else None)
     return Services(
         store=store,
         config=config,
         config_path=config_path,
-        identity=config.reviewer or getpass.getuser(),
+        identity=identity,
         actions=ActionService(store),
         decisions=DecisionService(store),
         traces=TraceService(store),
+        review=review,
+        datasets=DatasetService(store),
     )

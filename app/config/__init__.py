@@ -9,6 +9,11 @@
     url = "http://127.0.0.1:2024"
     api_key = "keyring:prod-agents"   # a reference, never the key itself
 
+    [[review.rules]]              # optional: sampling rules for the Review queue; when
+    name = "refunds"              #   given they replace the store's rules on open
+    action_classes = ["issue_refund"]   # (see countersign.review.sampling)
+    rate = 0.5
+
     [receiver]                    # optional: the console's own OTLP/HTTP receiver
     enabled = true                # listen while the console runs (default: off;
     host = "127.0.0.1"            #   `countersign worker` listens unless --no-otlp)
@@ -54,12 +59,43 @@ class ReceiverConfig(BaseModel):
     port: int = Field(default=4318, ge=1, le=65535)
 
 
+class ReviewConfig(BaseModel):
+    """The ``[review]`` table. ``rules`` (``[[review.rules]]``), when present, are the
+    sampling rules: on open they replace the store's rules if they differ (audited);
+    absent, the rules edited in the console stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rules: list[dict[str, Any]] | None = None
+
+    @field_validator("rules")
+    @classmethod
+    def _valid_rules(cls, rules: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        if rules is not None:
+            from ..review.sampling import SamplingRuleError, rules_from_toml_table
+
+            try:
+                rules_from_toml_table(rules)
+            except SamplingRuleError as exc:
+                raise ValueError(str(exc)) from exc
+        return rules
+
+    def sampling_rules(self) -> list[Any] | None:
+        """The rules as `SamplingRule` s, or None when the file gives none."""
+        if self.rules is None:
+            return None
+        from ..review.sampling import rules_from_toml_table
+
+        return list(rules_from_toml_table(self.rules))
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     store: str | None = None
     reviewer: str | None = None
     receiver: ReceiverConfig = Field(default_factory=ReceiverConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @field_validator("sources")

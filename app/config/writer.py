@@ -71,6 +71,8 @@ def _plain(config: Config) -> dict[str, Any]:
         data["sources"] = sources
     if config.receiver != ReceiverConfig():
         data["receiver"] = config.receiver.model_dump()
+    if config.review.rules is not None:
+        data["review"] = {"rules": [dict(rule) for rule in config.review.rules]}
     return data
 
 
@@ -88,6 +90,9 @@ def dump_config(config: Config) -> str:
     for i, table in enumerate(data.get("sources", [])):
         lines += ["", "[[sources]]"]
         lines += [f"{_key(k)} = {_value(v, f'sources[{i}].{k}')}" for k, v in table.items()]
+    for i, rule in enumerate(data.get("review", {}).get("rules", [])):
+        lines += ["", "[[review.rules]]"]
+        lines += [f"{_key(k)} = {_value(v, f'review.rules[{i}].{k}')}" for k, v in rule.items()]
     text = "\n".join(lines).strip("\n") + "\n"
     try:
         same = tomllib.loads(text) == data

@@ -29,6 +29,7 @@ from ..store.engine import Store
 from ..store.models import ActionRow, ChangeRow, DecisionRow, OutboxRow
 from . import audit
 from .actions import UnknownAction
+from .review_sampling import offer_action
 
 if TYPE_CHECKING:
     from ..schema_check import SchemaProblem
@@ -138,6 +139,14 @@ def _check(
     if problems:
         raise InvalidArguments(problems)
     return canonical(cleaned)
+
+def decision_record(session: Session, action_id: int) -> DecisionRecord | None:
+    """The decision on ``action_id`` read in ``session``, if it has one."""
+    row = session.execute(
+        select(DecisionRow).where(DecisionRow.action_id == action_id)
+    ).scalar_one_or_none()
+    return _record(row) if row else None
+
 
 def _already(session: Session, action: ActionRow) -> AlreadyDecided:
     decision = session.execute(
@@ -257,6 +266,9 @@ def decide(
             **(audit_extra or {}),
         },
     )
+    # Sampling for review (issue 12) in the same transaction: a verdict and the
+    # sample it may become commit together, auto-approvals included.
+    offer_action(session, action_id, verdict=verdict, action=action)
     return _record(row)
 
 
