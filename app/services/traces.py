@@ -110,13 +110,14 @@ class TraceService:
         with self.store.write() as session:
             dialect = session.get_bind().dialect.name
             insert: Any = sqlite_insert if dialect == "sqlite" else pg_insert
-            stmt = insert(SpanLogRow).on_conflict_do_nothing(index_elements=["record_key"])
+            table: Any = SpanLogRow.__table__
+            stmt = insert(table).on_conflict_do_nothing(index_elements=["record_key"])
             params = [dict(zip(LOG_FIELDS, row, strict=True)) for row in rows]
+            connection = session.connection()
             if dialect == "sqlite":
-                cursor: Any = session.execute(stmt, params)
-                added = int(cursor.rowcount)
+                added = int(connection.execute(stmt, params).rowcount)
             else:
-                added = len(session.execute(stmt.returning(SpanLogRow.id), params).all())
+                added = len(connection.execute(stmt.returning(table.c.id), params).all())
         result.added = added
         result.duplicates = len(rows) - added
         return result

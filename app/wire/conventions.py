@@ -144,14 +144,16 @@ def choose_arguments(genai: Any, openinference: Any) -> Any:
 
 def tool_message(value: Any) -> tuple[str | None, Any]:
     """(tool call id, content) of a LangChain ``ToolMessage`` as OpenInference writes it
-    into ``output.value`` (plain or in LangChain's serialised form); (None, value)
-    for anything else."""
+    into ``output.value`` (plain, ``message_to_dict``'s or ``dumpd``'s form); (None,
+    value) for anything else."""
     if not isinstance(value, dict):
         return None, value
     message = value
-    kwargs = value.get("kwargs")
+    kwargs, data = value.get("kwargs"), value.get("data")
     if value.get("lc") is not None and isinstance(kwargs, dict):
-        message = kwargs
+        message = kwargs  # dumpd(): {"lc": 1, "type": "constructor", "kwargs": {...}}
+    elif value.get("type") == "tool" and isinstance(data, dict):
+        message = data  # message_to_dict(): {"type": "tool", "data": {...}}
     call_id = message.get("tool_call_id")
     if not isinstance(call_id, str) or not call_id:
         return None, value

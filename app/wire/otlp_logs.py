@@ -191,14 +191,17 @@ def _row(trace_id: str, span_id: str, time_ns: int, name: str | None,
 
 def looks_like_logs(data: bytes) -> bool:
     """Whether an (un-gzipped) file holds a log export request rather than a trace one:
-    a JSON document naming ``resourceLogs``, or protobuf whose first record starts with
-    a timestamp (a log record's field 1 is a fixed64; a span's is its trace id)."""
+    a JSON document naming ``resourceLogs``, or protobuf whose first record does not
+    open as a span does (with its trace id)."""
     head = data[:4096].lstrip(b" \t\r\n\xef\xbb\xbf")
     if head.startswith(b"{"):
         return b'"resourceLogs"' in head
     try:
         from .otlp_protobuf import first_record_field
 
-        return first_record_field(data) in ((1, 1), (11, 1), (2, 0))
+        first = first_record_field(data)
+        # A span opens with its trace id (field 1) or, lacking one, its span id (2),
+        # both bytes; a log record with a timestamp, severity, body or attributes.
+        return first is not None and first not in ((1, 2), (2, 2))
     except Exception:  # not protobuf either: the trace decoder says why
         return False
