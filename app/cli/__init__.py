@@ -7,6 +7,7 @@
     countersign demo-fleet --agents N --actions M --seed S [--json]
     countersign queue list|show|decide …              (queue.py)
     countersign audit verify                           (audit.py)
+    countersign review|rubric|agreement|dataset …      (review.py, datasets.py)
     countersign import-otlp FILE… / trace show|list …  (traces.py)
 
 Global options (``--store``, ``--config``) are accepted before or after the command,
@@ -43,7 +44,7 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import audit, queue, run, traces
+    from . import audit, queue, review, run, traces
 
     parser = argparse.ArgumentParser(
         prog="countersign",
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_parsers(sub, common)
     queue.add_parsers(sub, common)
     audit.add_parsers(sub, common)
+    review.add_parsers(sub, common)
     traces.add_parsers(sub)
     for name in ("import-otlp", "trace"):
         sub.choices[name].set_defaults(handler=_traces)
