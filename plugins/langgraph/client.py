@@ -19,7 +19,6 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from countersign.plugin_api import redact
-
 from countersign_plugins.langgraph.payloads import (
     GraphError,
     InterruptedAction,
