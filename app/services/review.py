@@ -298,3 +298,33 @@ class ReviewService:
     def agreement(self, rubric: str, version: int | None = None) -> AgreementReport:
         with self.store.read() as session:
             return agreement(session, rubric, version)
+
+
+def label_source_action(store: Store, action_id: int, *, source: str, reviewer: str,
+                        answers: Mapping[str, Any], correction: Any = None,
+                        keep_last_slot: bool = False) -> bool:
+    """`SourceContext.submit_label`: label ``source``'s action under the action rubric,
+    in one transaction; False instead of an error when it cannot be labelled now."""
+    from ..review.rubric import ACTION_RUBRIC
+    from .review_labels import AlreadyLabelled, ItemClosed
+
+    with store.write() as session:
+        found = session.execute(
+            select(ReviewItemRow.id, ReviewItemRow.needed, ReviewItemRow.label_count)
+            .join(ActionRow, ActionRow.id == ReviewItemRow.action_id)
+            .where(ReviewItemRow.action_id == action_id, ReviewItemRow.rubric == ACTION_RUBRIC,
+                   ReviewItemRow.state == "open", ActionRow.source == source)).first()
+        if found is None:
+            return False
+        item_id, needed, labelled = found
+        if keep_last_slot:
+            held = len(_active_claims(session, item_id, time.time()))
+            if labelled + held + 1 >= needed:
+                return False
+        try:
+            with session.begin_nested():  # a refusal leaves nothing behind
+                submit_label(session, item_id, reviewer=reviewer, answers=answers,
+                             correction=correction)
+        except (AlreadyLabelled, ItemClosed, SlotTaken):
+            return False
+        return True

@@ -24,6 +24,7 @@ from countersign.gate import Gate
 from countersign.plugin_api import SourceContext, Store
 
 from .agents import ActionRecord, Fleet, RequestBudget, SimulatedAgent
+from .reviewer import SimulatedReviewer
 
 log = logging.getLogger("countersign.source.demo")
 
@@ -53,6 +54,11 @@ class DemoFleetConfig(BaseModel):
     burst: int = Field(default=8, ge=0)
     #: How often each agent's gate looks for verdicts.
     poll_interval: float = Field(default=0.25, gt=0)
+    #: The simulated second reviewer (reviewer.py): its name ("" turns it off), how
+    #: often it looks for sampled actions, and how often it answers wrongly.
+    reviewer: str = "demo-reviewer"
+    review_every_s: float = Field(default=5.0, gt=0)
+    review_noise: float = Field(default=0.15, ge=0, le=1)
 
 
 class BatchReport(BaseModel):
@@ -211,6 +217,11 @@ class DemoFleetSource:
                            deadline_s=cfg.deadline_s, poll_interval=cfg.poll_interval,
                            run_key=uuid.uuid4().hex[:10], log=self._log, think=True)
         self._spawn(self._schedule(self.fleet))
+        if cfg.reviewer:
+            reviewer = SimulatedReviewer(context, self.fleet, name=cfg.reviewer, seed=cfg.seed,
+                                         noise=cfg.review_noise, every_s=cfg.review_every_s,
+                                         log=self._log)
+            self._spawn(self._review(reviewer))
 
     async def stop(self) -> None:
         """Cancel the scheduler and every agent's task, then close the gates."""
@@ -241,6 +252,14 @@ class DemoFleetSource:
             # Jittered around the mean so requests do not arrive like a metronome.
             await asyncio.sleep(60.0 / cfg.rate_per_minute * rng.uniform(0.5, 1.5))
             self._launch(fleet.agents[rng.randrange(len(fleet.agents))])
+
+    async def _review(self, reviewer: SimulatedReviewer) -> None:
+        while True:
+            await asyncio.sleep(reviewer.every_s)
+            try:
+                await reviewer.review_new()
+            except Exception:  # a store hiccup must not end the demo's reviewing
+                self._log.exception("the simulated reviewer %s failed", reviewer.name)
 
     def _launch(self, agent: SimulatedAgent) -> None:
         # Each working task has at most one request pending, so counting tasks is a
