@@ -19,7 +19,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ..store.models import RunRow, SpanRow
@@ -124,16 +124,26 @@ def _originals_for(session: Session, lone_calls: list[_Call]) -> dict[str, str]:
 
 def _lone_calls_for(session: Session, calls: list[_Call]) -> dict[str, str]:
     """Model calls just stored inside runs → lone calls stored before that repeat them."""
-    low = min(c[2] for c in calls) - TOLERANCE_NS
-    high = max((c[3] or c[2]) for c in calls) + TOLERANCE_NS
     prompts = sorted({c[4] for c in calls if c[4] is not None})
-    lone_runs = select(RunRow.trace_id).where(
-        RunRow.started_ns >= low, RunRow.started_ns <= high, RunRow.span_count == 1,
-        RunRow.duplicate_of.is_(None), RunRow.prompt_tokens.in_(prompts))
-    stmt = select(*_CALL_COLUMNS).where(
-        SpanRow.trace_id.in_(lone_runs), SpanRow.kind == "llm",
-        SpanRow.parent_span_id.is_(None))
-    lone_calls: list[Any] = [tuple(row) for row in session.execute(stmt)]
+    # Only the moments of these calls are looked at (a bulk import spans weeks): their
+    # windows merged, each an index range on runs.started_ns.
+    windows: list[list[int]] = []
+    for start, end in sorted((c[2] - TOLERANCE_NS, (c[3] or c[2]) + TOLERANCE_NS)
+                             for c in calls):
+        if windows and start <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], end)
+        else:
+            windows.append([start, end])
+    lone_calls: list[Any] = []
+    for first in range(0, len(windows), 200):
+        ranges = [RunRow.started_ns.between(low, high) for low, high in windows[first:first + 200]]
+        lone_runs = select(RunRow.trace_id).where(
+            or_(*ranges), RunRow.span_count == 1, RunRow.duplicate_of.is_(None),
+            RunRow.prompt_tokens.in_(prompts))
+        stmt = select(*_CALL_COLUMNS).where(
+            SpanRow.trace_id.in_(lone_runs), SpanRow.kind == "llm",
+            SpanRow.parent_span_id.is_(None))
+        lone_calls.extend(tuple(row) for row in session.execute(stmt))
     links: dict[str, str] = {}
     used: set[str] = set()
     for lone in lone_calls:
