@@ -120,7 +120,10 @@ class ConsoleSession:
         _trace("store open")
         services = self.services
         self.window.attach(services)
-        self.window.queue.firstRowsShown.connect(lambda: _trace("first rows shown"))
+        from .queue.workspace import QueueWorkspace
+
+        queue = self.window.workspace(QueueWorkspace)
+        queue.firstRowsShown.connect(lambda: _trace("first rows shown"))
         configs = services.source_configs(demo=self.options.demo,
                                           demo_seed=self.options.demo_seed,
                                           demo_agents=self.options.demo_agents)

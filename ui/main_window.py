@@ -1,13 +1,19 @@
-"""The console's main window: a workspace switcher on the left (Queue, Traces), the
-menus generated from the command table, and a status bar that says which store is open,
-how much is pending, how the sources are doing, and the last error."""
+"""The console's main window: a switcher on the left for the registered workspaces
+(`countersign_ui.workspaces.WORKSPACES`), the menus generated from the command table,
+and a status bar that says which store is open, each workspace's summary ("12
+pending"), how the sources are doing, and the last error.
+
+The window hard-wires no workspace: it builds each registered one, shows one at a
+time (telling each when it comes on and off screen, so only the shown one's commands
+act), and hands every one the opened core through `attach`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
+from PySide6.QtGui import QActionGroup, QCloseEvent
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -17,10 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .queue.workspace import QueueWorkspace
 from .shortcuts import CommandTable, ShortcutsDialog
 from .stall_monitor import FrameStallMonitor
-from .traces import TracesWorkspace
+from .workspace import Workspace
+from .workspaces import WORKSPACES, window_commands
 
 if TYPE_CHECKING:
     from countersign.runtime import SourceHealth
@@ -28,6 +34,8 @@ if TYPE_CHECKING:
 
     from .async_work import BackgroundWork
     from .receiver import ConsoleReceiver
+
+W = TypeVar("W", bound=Workspace)
 
 DEFAULT_SIZE = QSize(1440, 900)
 _ERROR_STYLE = "color:#b91c1c;"
@@ -55,8 +63,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Countersign")
         self.resize(DEFAULT_SIZE)
         self.work = work
-        self.commands = CommandTable(self)
-        self.commands.populate(self.menuBar())
+        self.commands = CommandTable(self, window_commands(WORKSPACES))
+        self._menus = self.commands.populate(self.menuBar())
         self._stack = QStackedWidget(self)
         self.setCentralWidget(self._stack)
         self._switcher = QToolBar("Workspaces", self)
@@ -69,17 +77,16 @@ class MainWindow(QMainWindow):
             "#workspaceSwitcher QToolButton:checked { background: #dbeafe; color: #1e3a8a;"
             " border: 1px solid #93c5fd; border-radius: 4px; font-weight: bold; }")
         self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, self._switcher)
-        self._workspaces = QActionGroup(self)
-        self._workspaces.setExclusive(True)
-        self.queue = QueueWorkspace(self.commands, work, parent=self)
-        self.add_workspace(self.queue, self.commands["go.queue"])
-        self.traces = TracesWorkspace(work, parent=self)
-        self.add_workspace(self.traces, self.commands["go.traces"])
-        self.traces.errorOccurred.connect(self.show_error)
+        self._go_group = QActionGroup(self)
+        self._go_group.setExclusive(True)
         self._build_status_bar()
-        self.queue.pendingChanged.connect(self._pending_changed)
-        self.queue.errorOccurred.connect(self.show_error)
-        self.queue.notice.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        #: The registered workspaces, in switcher order.
+        self.workspaces: list[Workspace] = [
+            self._add_workspace(kind(self.commands, work, self)) for kind in WORKSPACES]
+        self._current: Workspace | None = None
+        for workspace in self.workspaces:
+            workspace.set_active(False)  # every workspace's commands off…
+        self.show_workspace(self.workspaces[0])  # …until it is shown
         self.commands["file.quit"].triggered.connect(self.close)
         self.commands["file.connections"].triggered.connect(self.show_connections)
         self.commands["help.shortcuts"].triggered.connect(self.show_shortcuts)
@@ -99,15 +106,62 @@ class MainWindow(QMainWindow):
 
     # -- workspaces --------------------------------------------------------------------
 
-    def add_workspace(self, widget: QWidget, action: QAction) -> None:
-        """Add a page to the switcher, shown by ``action`` (a checkable command of the
-        table, e.g. ``go.queue``; the Traces workspace will come this way)."""
-        self._stack.addWidget(widget)
-        action.triggered.connect(lambda: self._stack.setCurrentWidget(widget))
-        self._workspaces.addAction(action)
-        self._switcher.addAction(action)
-        if self._stack.count() == 1:
-            action.setChecked(True)
+    def _add_workspace(self, workspace: Workspace) -> Workspace:
+        """A page of the stack, its ``go.*`` command in the switcher, its signals to
+        the status bar, and a status-bar label for its summary."""
+        self._stack.addWidget(workspace)
+        go = self.commands[workspace.go_command().name]
+        go.triggered.connect(functools.partial(self.show_workspace, workspace))
+        self._go_group.addAction(go)
+        self._switcher.addAction(go)
+        workspace.errorOccurred.connect(self.show_error)
+        workspace.notice.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        label = _status_label(f"{workspace.name}Summary", workspace.summary_tip)
+        self.summary_labels[workspace.name] = label
+        self.statusBar().insertPermanentWidget(len(self.summary_labels), label)
+
+        def show_summary(text: str) -> None:
+            label.setText(text)
+            label.setVisible(bool(text))
+
+        workspace.summaryChanged.connect(show_summary)
+        show_summary(workspace.summary)
+        return workspace
+
+    def workspace(self, kind: type[W]) -> W:
+        """The window's workspace of class ``kind`` (`LookupError` if not registered)."""
+        for workspace in self.workspaces:
+            if isinstance(workspace, kind):
+                return workspace
+        raise LookupError(f"no {kind.__name__} in this window")
+
+    @property
+    def current_workspace(self) -> Workspace | None:
+        return self._current
+
+    def show_workspace(self, workspace: Workspace, _checked: bool = False) -> None:
+        """Put ``workspace`` on screen: the previous one's commands and menus go off
+        first, then this one's come on."""
+        previous = self._current
+        if previous is workspace:
+            return
+        self._current = workspace
+        if previous is not None:
+            previous.set_active(False)
+        self._stack.setCurrentWidget(workspace)
+        self.commands[workspace.go_command().name].setChecked(True)
+        for title, menu in self._menus.items():
+            owner = self._menu_owner(title)
+            if owner is not None:
+                menu.menuAction().setEnabled(owner is workspace)
+        workspace.set_active(True)
+
+    def _menu_owner(self, title: str) -> Workspace | None:
+        """The workspace whose commands fill menu ``title`` alone, if one does."""
+        owners = {w for w in self.workspaces for c in w.commands if c.menu == title}
+        shared = any(c.menu == title for c, _action in self.commands
+                     if not any(c in w.commands for w in self.workspaces))
+        return next(iter(owners)) if len(owners) == 1 and not shared else None
 
     # -- the core ----------------------------------------------------------------------
 
@@ -118,9 +172,8 @@ class MainWindow(QMainWindow):
         where = services.store_description
         self.store_label.setText(where)
         self.store_label.setToolTip(f"Store: {where}")
-        self.queue.attach(services)
-        self.traces.attach(services.traces)
-        self.queue.focus_list()
+        for workspace in self.workspaces:
+            workspace.attach(services)
 
     def set_source_health(self, health: SourceHealth) -> None:
         """Called by the runtime whenever a source's status changes."""
@@ -168,19 +221,16 @@ class MainWindow(QMainWindow):
         self.error_label = _status_label("lastError", "The last error")
         self.error_label.setStyleSheet(_ERROR_STYLE)
         self.error_label.hide()
-        self.pending_label = _status_label("pendingCount", "Pending actions in the store")
-        self.pending_label.setText("…")
+        #: Each workspace's summary label (by workspace name), after the error.
+        self.summary_labels: dict[str, QLabel] = {}
         self.health_label = _status_label("sourceHealth", "Sources and their status")
         self.receiver_label = _status_label("otlpReceiver", "The console's OTLP receiver")
         self.receiver_label.hide()
         self.store_label = _status_label("storeUrl", "The store this console reads")
         self.store_label.setText("opening the store…")
-        for label in (self.error_label, self.pending_label, self.health_label,
-                      self.receiver_label, self.store_label):
+        for label in (self.error_label, self.health_label, self.receiver_label,
+                      self.store_label):
             bar.addPermanentWidget(label)
-
-    def _pending_changed(self, total: int) -> None:
-        self.pending_label.setText(f"{total:,} pending")
 
     # -- help --------------------------------------------------------------------------
 
@@ -214,8 +264,9 @@ class MainWindow(QMainWindow):
     # -- closing -----------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        """Stop the feed and the stall monitor (idempotent)."""
-        self.queue.shutdown()
+        """Stop the workspaces' feeds and timers and the stall monitor (idempotent)."""
+        for workspace in self.workspaces:
+            workspace.shutdown()
         self.stall_monitor.stop()
         self._receiver_timer.stop()
 

@@ -1,13 +1,16 @@
 """The one table of the console's commands, their shortcuts, and the cheatsheet.
 
-Every command the user can give is a `QAction` built from `COMMANDS`; menus, toolbar
-buttons, tooltips and the keyboard cheatsheet are all generated from those actions,
-so a shortcut cannot exist without being discoverable (menu + tooltip + cheatsheet).
+Every command the user can give is a `QAction` built from a `Command` row: the
+window's own (`WINDOW_COMMANDS`: File and Help) and each workspace's (its ``go.*``
+command and the commands it owns, collected by ``countersign_ui.workspaces``). Menus,
+toolbar buttons, tooltips and the keyboard cheatsheet are all generated from those
+actions, so a shortcut cannot exist without being discoverable (menu + tooltip +
+cheatsheet).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt
@@ -18,6 +21,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHeaderView,
     QLabel,
+    QMenu,
     QMenuBar,
     QTableWidget,
     QTableWidgetItem,
@@ -44,39 +48,28 @@ class Command:
     aliases: tuple[str, ...] = ()
 
 
-MENUS = ("&File", "&Verdict", "&Go", "&Help")
-
-COMMANDS: tuple[Command, ...] = (
+#: The window's own commands; workspaces bring theirs (``countersign_ui.workspaces``).
+WINDOW_COMMANDS: tuple[Command, ...] = (
     Command("file.connections", "&Connections…", "&File", ("Ctrl+Shift+O",),
             "Add, edit, test and remove the sources agents' actions come from"),
     Command("file.quit", "&Quit", "&File", ("Ctrl+Q",), "Quit the console", separator=True),
-    Command("verdict.approve", "&Approve", "&Verdict", ("A",),
-            "Approve the selected action as proposed"),
-    Command("verdict.edit", "&Edit…", "&Verdict", ("E",),
-            "Change the arguments, then approve the edited action"),
-    Command("verdict.reject", "&Reject…", "&Verdict", ("R",),
-            "Refuse the action, with a reason the agent receives"),
-    Command("verdict.respond", "Re&spond…", "&Verdict", ("S",),
-            "Answer the agent with text instead of a verdict on the action"),
-    Command("go.queue", "&Queue", "&Go", ("Ctrl+1",),
-            "Show the Queue workspace: pending actions waiting for a verdict",
-            checkable=True, checked=True),
-    Command("go.traces", "&Traces", "&Go", ("Ctrl+2",),
-            "Show the Traces workspace: search runs and inspect their spans",
-            checkable=True),
-    Command("go.next", "&Next action", "&Go", ("J",), "Select the action below",
-            separator=True),
-    Command("go.previous", "&Previous action", "&Go", ("K",), "Select the action above"),
-    Command("go.filter", "&Filter…", "&Go", ("/",),
-            "Type to filter by agent or action (Esc returns to the list)"),
-    Command("go.advance", "Next pending after a &verdict", "&Go", (),
-            "After a verdict, select the next pending action", checkable=True,
-            checked=True, separator=True),
     Command("help.shortcuts", "&Keyboard shortcuts", "&Help", ("?", "F1"),
             "List every command and its keys", aliases=("Shift+?",)),
     Command("help.about", "&About Countersign", "&Help", (), "Version and licence",
             separator=True),
 )
+
+
+def menu_order(commands: Iterable[Command]) -> list[str]:
+    """The menu bar's menus: File first, then the workspaces' own menus in the order
+    their commands come, then Go and Help."""
+    last = ("&Go", "&Help")
+    middle: list[str] = []
+    for command in commands:
+        if command.menu != "&File" and command.menu not in last and \
+                command.menu not in middle:
+            middle.append(command.menu)
+    return ["&File", *middle, *last]
 
 
 def _key_text(action: QAction) -> str:
@@ -92,7 +85,7 @@ def plain_text(action: QAction) -> str:
 class CommandTable:
     """The `QAction` of every command in `COMMANDS`, parented to the main window."""
 
-    def __init__(self, parent: QObject, commands: Iterable[Command] = COMMANDS) -> None:
+    def __init__(self, parent: QObject | None, commands: Sequence[Command]) -> None:
         self._commands = list(commands)
         self._actions: dict[str, QAction] = {}
         for command in self._commands:
@@ -124,10 +117,11 @@ class CommandTable:
         for command in self._commands:
             yield command, self._actions[command.name]
 
-    def populate(self, menubar: QMenuBar) -> None:
-        """One menu per entry of `MENUS`, in table order."""
-        for title in MENUS:
-            menu = menubar.addMenu(title)
+    def populate(self, menubar: QMenuBar) -> dict[str, QMenu]:
+        """One menu per title of `menu_order`, its commands in table order."""
+        menus: dict[str, QMenu] = {}
+        for title in menu_order(self._commands):
+            menu = menus[title] = menubar.addMenu(title)
             menu.setToolTipsVisible(True)
             for command, action in self:
                 if command.menu != title:
@@ -135,6 +129,7 @@ class CommandTable:
                 if command.separator:
                     menu.addSeparator()
                 menu.addAction(action)
+        return menus
 
 
 class ShortcutsDialog(QDialog):

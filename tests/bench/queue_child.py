@@ -32,10 +32,18 @@ def emit(**figures: Any) -> None:
 def _window() -> Any:
     from PySide6.QtWidgets import QApplication
 
+    from countersign_ui.main_window import MainWindow
+
     for widget in QApplication.topLevelWidgets():
-        if hasattr(widget, "queue") and hasattr(widget, "stall_monitor"):
+        if isinstance(widget, MainWindow):
             return widget
     raise RuntimeError("no main window")
+
+
+def _queue() -> Any:
+    from countersign_ui.queue.workspace import QueueWorkspace
+
+    return _window().workspace(QueueWorkspace)
 
 
 def _after(seconds: float, fn: Any) -> None:
@@ -54,7 +62,8 @@ def start_mode(url: str) -> None:
 
     def wait_all() -> None:
         window = _window()
-        model = window.queue.model
+        queue = _queue()
+        model = queue.model
         expected = int(os.environ.get("BENCH_EXPECTED", "0"))
         if model.total < expected:
             _after(0.05, wait_all)
@@ -72,7 +81,7 @@ def start_mode(url: str) -> None:
         model.set_filter(QueueFilter(text="tool_42"))
         text_ms = (time.perf_counter() - started) * 1000
         model.set_filter(QueueFilter())
-        scroll = window.queue.view.verticalScrollBar() if hasattr(window.queue, "view") else None
+        scroll = queue.view.verticalScrollBar()
         scroll_ms: list[float] = []
         if scroll is not None:
             from PySide6.QtWidgets import QApplication
@@ -80,7 +89,7 @@ def start_mode(url: str) -> None:
             for step in range(0, min(scroll.maximum(), 4_000), 40):
                 started = time.perf_counter()
                 scroll.setValue(step)
-                window.queue.view.viewport().repaint()
+                queue.view.viewport().repaint()
                 QApplication.processEvents()
                 scroll_ms.append((time.perf_counter() - started) * 1000)
         emit(
@@ -116,7 +125,8 @@ def load_mode(url: str, seconds: float, rate: float, agents: int) -> None:
         if what != "first rows shown":
             return
         window = _window()
-        model = window.queue.model
+        queue = _queue()
+        model = queue.model
 
         def inserted(_parent: Any, first: int, last: int) -> None:
             now = time.time()

@@ -18,6 +18,9 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from countersign.domain import ActionState, QueueRow, Risk
 from countersign.session import Services
+from countersign_ui.main_window import MainWindow
+from countersign_ui.queue.workspace import QueueWorkspace
+from countersign_ui.traces.workspace import TracesWorkspace
 
 
 @pytest.fixture
@@ -80,6 +83,14 @@ def created_store(path: Path) -> str:
     url = "sqlite:///" + str(path)
     open_store(url).dispose()
     return url
+
+
+def queue_of(window: MainWindow) -> QueueWorkspace:
+    return window.workspace(QueueWorkspace)
+
+
+def traces_of(window: MainWindow) -> TracesWorkspace:
+    return window.workspace(TracesWorkspace)
 
 
 def make_row(action_id: int, *, agent: str = "billing-bot", action: str = "issue_refund",

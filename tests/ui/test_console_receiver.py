@@ -30,7 +30,7 @@ from countersign_ui.main_window import MainWindow
 from countersign_ui.receiver import ConsoleReceiver
 
 from ..traces import load_fixture
-from .conftest import created_store
+from .conftest import created_store, traces_of
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
@@ -100,10 +100,10 @@ def test_spans_sent_to_the_console_show_in_traces(qapp: QApplication, tmp_path: 
         return bool(answers) and f"{spans} spans" in seen["label"]
 
     def shown(window: MainWindow) -> bool:
-        if window.traces.model.rowCount() == 0:
-            window.traces.refresh()
+        if traces_of(window).model.rowCount() == 0:
+            traces_of(window).refresh()
             return False
-        seen["runs"] = window.traces.model.rowCount()
+        seen["runs"] = traces_of(window).model.rowCount()
         window.close()
         return True
 
@@ -141,12 +141,12 @@ def test_a_port_already_taken_is_reported_and_the_console_works(
         def reported(window: MainWindow) -> bool:
             if window.receiver is None or not window.receiver.error:
                 return False
-            if not window.pending_label.text().endswith("pending"):
+            if not window.summary_labels["queue"].text().endswith("pending"):
                 return False  # the queue has not loaded yet
             seen["label"] = window.receiver_label.text()
             seen["tip"] = window.receiver_label.toolTip()
             seen["error"] = window.error_label.text()
-            seen["pending"] = window.pending_label.text()
+            seen["pending"] = window.summary_labels["queue"].text()
             window.close()
             return True
 

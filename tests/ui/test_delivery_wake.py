@@ -21,6 +21,7 @@ from countersign.plugin_api import (
 from countersign.session import Services
 from countersign_ui.main_window import MainWindow
 
+from .conftest import queue_of
 from .test_queue_e2e import (  # the window and keyboard helpers of the Queue e2e
     WAIT_MS,
     current,
@@ -69,12 +70,12 @@ def inbox(qtbot: QtBot, services: Services,  # noqa: F811 - fixture
 
 def test_a_console_verdict_is_delivered_without_waiting_for_the_poll(
         qtbot: QtBot, window: MainWindow, inbox: InboxSource) -> None:  # noqa: F811
-    model = window.queue.model
+    model = queue_of(window).model
     qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=WAIT_MS)
     action_id = model.ids()[0]
     qtbot.waitUntil(lambda: current(window) == action_id and ready(window, action_id),
                     timeout=WAIT_MS)
-    window.queue.focus_list()
+    queue_of(window).focus_list()
     press(qtbot, window, Qt.Key.Key_A)
     qtbot.waitUntil(lambda: bool(inbox.delivered), timeout=WAIT_MS)
     [delivery] = inbox.delivered

@@ -22,6 +22,7 @@ from countersign.schema_check import validate
 from countersign.session import Services
 from countersign_ui.main_window import MainWindow
 
+from .conftest import queue_of
 from .test_queue_e2e import (  # the window, store and keyboard helpers of the Queue e2e
     WAIT_MS,
     current,
@@ -75,16 +76,16 @@ def record_for(fleet: Any, action_id: int) -> Any:
 def test_demo_agents_receive_exactly_the_keyboard_verdicts(
     qtbot: QtBot, window: MainWindow, fleet: Any,  # noqa: F811 - fixture
 ) -> None:
-    model = window.queue.model
+    model = queue_of(window).model
     qtbot.waitUntil(lambda: model.rowCount() >= 4, timeout=WAIT_MS)
     ids = model.ids()[:4]
-    window.queue.focus_list()
+    queue_of(window).focus_list()
     given: dict[int, dict[str, Any]] = {}
 
     def on(action_id: int) -> ActionDetail:
         qtbot.waitUntil(lambda: current(window) == action_id and ready(window, action_id),
                         timeout=WAIT_MS)
-        loaded = window.queue.loaded
+        loaded = queue_of(window).loaded
         assert loaded is not None
         return loaded.detail
 

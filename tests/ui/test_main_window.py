@@ -18,9 +18,10 @@ from countersign.plugin_host.frontends import FrontendOptions
 from countersign.runtime import SourceHealth, SourceStatus
 from countersign_ui.async_work import BackgroundWork
 from countersign_ui.main_window import MainWindow
-from countersign_ui.shortcuts import COMMANDS, ShortcutsDialog
+from countersign_ui.shortcuts import ShortcutsDialog
+from countersign_ui.workspaces import window_commands
 
-from .conftest import alive, created_store, dispose, open_test_services
+from .conftest import alive, created_store, dispose, open_test_services, queue_of
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 WAIT_MS = 10_000
@@ -46,7 +47,7 @@ def test_every_command_is_in_a_menu_with_its_shortcut_in_the_tooltip(
         window: MainWindow) -> None:
     in_menus = {a.objectName(): top.text() for top in window.menuBar().actions()
                 for a in top.menu().actions()}
-    for command in COMMANDS:
+    for command in window_commands():
         assert command.name in in_menus, command.name
         action = window.commands[command.name]
         for key in command.keys:
@@ -64,7 +65,7 @@ def test_f1_opens_the_cheatsheet_listing_every_command(qtbot: QtBot,
     listed = dict(dialog.listed())
     assert listed["Approve"] == "A"
     assert listed["Keyboard shortcuts"] == "?, F1"
-    assert len(listed) == len(COMMANDS)
+    assert len(listed) == len(window_commands())
     dialog.close()
 
 
@@ -73,10 +74,10 @@ def test_empty_store_shows_the_empty_state_and_status(qtbot: QtBot, window: Main
     services = open_test_services(tmp_path / "s.db")
     try:
         window.attach(services)
-        qtbot.waitUntil(lambda: "No pending actions" in window.queue.placeholder.text(),
+        qtbot.waitUntil(lambda: "No pending actions" in queue_of(window).placeholder.text(),
                         timeout=WAIT_MS)
-        assert window.queue.placeholder.isVisible()
-        assert window.pending_label.text() == "0 pending"
+        assert queue_of(window).placeholder.isVisible()
+        assert window.summary_labels["queue"].text() == "0 pending"
         assert window.store_label.text().endswith("s.db")
         assert not window.commands["verdict.approve"].isEnabled()
     finally:

@@ -20,7 +20,7 @@ from countersign.store.engine import Store
 from countersign_ui.async_work import BackgroundWork
 from countersign_ui.main_window import MainWindow
 
-from .conftest import alive, dispose, open_test_services
+from .conftest import alive, dispose, open_test_services, queue_of
 
 REFUND_SCHEMA = {
     "type": "object",
@@ -134,11 +134,11 @@ def retype(qtbot: QtBot, editor: QWidget, text: str) -> None:
 
 
 def current(window: MainWindow) -> int | None:
-    return window.queue.current_id()
+    return queue_of(window).current_id()
 
 
 def ready(window: MainWindow, action_id: int) -> bool:
-    loaded = window.queue.loaded
+    loaded = queue_of(window).loaded
     return loaded is not None and loaded.detail.id == action_id and \
         window.commands["verdict.approve"].isEnabled()
 
@@ -146,7 +146,7 @@ def ready(window: MainWindow, action_id: int) -> bool:
 def ask_in_order(qtbot: QtBot, window: MainWindow, agents: Agents,
                  *asks: tuple[str, str, str, Any]) -> list[int]:
     """Ask one by one, each visible before the next, so list order = ask order."""
-    model = window.queue.model
+    model = queue_of(window).model
     for key, agent, action, arguments in asks:
         before = model.rowCount()
         agents.ask(key, agent, action, arguments)
@@ -157,7 +157,7 @@ def ask_in_order(qtbot: QtBot, window: MainWindow, agents: Agents,
 
 def test_keyboard_verdicts_reach_each_agent(qtbot: QtBot, window: MainWindow,
                                             agents: Agents) -> None:
-    model = window.queue.model
+    model = queue_of(window).model
     asks: list[tuple[str, str, str, Any, dict[str, Any]]] = [
         ("approve", "billing-bot", "issue_refund", {"order": "A-1", "amount_cents": 1200},
          {"schema": REFUND_SCHEMA, "risk": "medium"}),
@@ -174,7 +174,7 @@ def test_keyboard_verdicts_reach_each_agent(qtbot: QtBot, window: MainWindow,
     assert len(ids) == 4
     qtbot.waitUntil(lambda: current(window) == ids[0] and ready(window, ids[0]),
                     timeout=WAIT_MS)
-    window.queue.focus_list()
+    queue_of(window).focus_list()
 
     # A: approve, no dialog.
     press(qtbot, window, Qt.Key.Key_A)
@@ -240,8 +240,8 @@ def test_keyboard_verdicts_reach_each_agent(qtbot: QtBot, window: MainWindow,
     assert agents.verdict("respond").response == "Ask the customer first"
 
     qtbot.waitUntil(lambda: model.rowCount() == 0, timeout=WAIT_MS)
-    assert window.queue.placeholder.isVisible()
-    assert "No pending actions" in window.queue.placeholder.text()
+    assert queue_of(window).placeholder.isVisible()
+    assert "No pending actions" in queue_of(window).placeholder.text()
     assert not window.commands["verdict.approve"].isEnabled()
 
 
@@ -252,7 +252,7 @@ def test_double_press_sends_one_verdict(qtbot: QtBot, window: MainWindow,
         ("one", "billing-bot", "issue_refund", {"order": "A-9", "amount_cents": 10}),
         ("two", "billing-bot", "issue_refund", {"order": "A-10", "amount_cents": 20}))
     qtbot.waitUntil(lambda: ready(window, first), timeout=WAIT_MS)
-    window.queue.focus_list()
+    queue_of(window).focus_list()
     press(qtbot, window, Qt.Key.Key_A)
     press(qtbot, window, Qt.Key.Key_A)  # lands while the first is in flight: ignored
     qtbot.waitUntil(lambda: agents.tasks["one"].done(), timeout=WAIT_MS)
@@ -269,15 +269,15 @@ def test_decided_in_another_console_shows_who(qtbot: QtBot, window: MainWindow,
         ("next", "ops-agent", "restart_service", {"service": "search"}))
     qtbot.waitUntil(lambda: ready(window, contested), timeout=WAIT_MS)
     # Another console decides first; ours still shows the action as pending.
-    window.queue._feed.stop()  # type: ignore[union-attr]  # (so our list is stale)
+    queue_of(window)._feed.stop()  # type: ignore[union-attr]  # (so our list is stale)
     DecisionService(store).decide(contested, verdict=_approve(), reviewer="bob")
-    window.queue.focus_list()
+    queue_of(window).focus_list()
     press(qtbot, window, Qt.Key.Key_A)
-    qtbot.waitUntil(lambda: "already decided by bob" in window.queue.banner.text,
+    qtbot.waitUntil(lambda: "already decided by bob" in queue_of(window).banner.text,
                     timeout=WAIT_MS)
-    assert "(approve)" in window.queue.banner.text
-    assert window.queue.banner.isVisible()
-    qtbot.waitUntil(lambda: window.queue.model.row_of(contested) is None, timeout=WAIT_MS)
+    assert "(approve)" in queue_of(window).banner.text
+    assert queue_of(window).banner.isVisible()
+    qtbot.waitUntil(lambda: queue_of(window).model.row_of(contested) is None, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: current(window) == following, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: agents.tasks["contested"].done(), timeout=WAIT_MS)
     assert agents.verdict("contested").decided_by == "bob"
@@ -291,7 +291,7 @@ def test_decided_elsewhere_while_reading_clears_the_selection(
         ("other", "triage", "close_ticket", {"ticket": 5}))
     qtbot.waitUntil(lambda: ready(window, reading), timeout=WAIT_MS)
     DecisionService(store).decide(reading, verdict=_approve(), reviewer="bob")
-    qtbot.waitUntil(lambda: "decided by bob" in window.queue.banner.text, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "decided by bob" in queue_of(window).banner.text, timeout=WAIT_MS)
     assert current(window) is None, "the selection must not slide onto another action"
     assert not window.commands["verdict.approve"].isEnabled()
     press(qtbot, window, Qt.Key.Key_J)
@@ -299,11 +299,11 @@ def test_decided_elsewhere_while_reading_clears_the_selection(
 
 
 def test_request_shows_up_quickly(qtbot: QtBot, window: MainWindow, agents: Agents) -> None:
-    qtbot.waitUntil(lambda: window.queue._feed is not None and window.queue._feed.running,
+    qtbot.waitUntil(lambda: queue_of(window)._feed is not None and queue_of(window)._feed.running,
                     timeout=WAIT_MS)
     start = time.perf_counter()
     agents.ask("fast", "billing-bot", "issue_refund", {"order": "A-5", "amount_cents": 5})
-    qtbot.waitUntil(lambda: window.queue.model.rowCount() == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: queue_of(window).model.rowCount() == 1, timeout=WAIT_MS)
     assert time.perf_counter() - start < 1.0
 
 
@@ -321,10 +321,10 @@ def test_filtering_away_the_shown_action_moves_to_a_visible_one(
         ("b", "triage", "close_ticket", {"ticket": 6}))
     qtbot.waitUntil(lambda: ready(window, first), timeout=WAIT_MS)
     press(qtbot, window, Qt.Key.Key_Slash)
-    assert QApplication.focusWidget() is window.queue.filter_bar.text
-    qtbot.keyClicks(window.queue.filter_bar.text, "triage")
-    qtbot.keyClick(window.queue.filter_bar.text, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: window.queue.model.rowCount() == 1, timeout=WAIT_MS)
+    assert QApplication.focusWidget() is queue_of(window).filter_bar.text
+    qtbot.keyClicks(queue_of(window).filter_bar.text, "triage")
+    qtbot.keyClick(queue_of(window).filter_bar.text, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: queue_of(window).model.rowCount() == 1, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: ready(window, second), timeout=WAIT_MS)
-    assert QApplication.focusWidget() is window.queue.view
-    assert window.queue.filter_bar.count.text() == "1 of 2 shown"
+    assert QApplication.focusWidget() is queue_of(window).view
+    assert queue_of(window).filter_bar.count.text() == "1 of 2 shown"

@@ -29,8 +29,10 @@ from PySide6.QtWidgets import (
 from countersign.domain import ActionState, Verdict
 
 from ..async_work import BackgroundWork, report_exception
+from ..workspace import Workspace
 from .banner import BannerKind, MessageBanner
 from .columns import Column
+from .commands import QUEUE_COMMANDS, VERDICT_COMMANDS
 from .detail import ActionDetailPane, RawArguments
 from .feed import ChangeFeed, FeedBatch
 from .filter_bar import QueueFilterBar
@@ -46,12 +48,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("countersign.ui.queue")
 
-_VERDICT_COMMANDS = {
-    Verdict.APPROVE: "verdict.approve",
-    Verdict.EDIT: "verdict.edit",
-    Verdict.REJECT: "verdict.reject",
-    Verdict.RESPOND: "verdict.respond",
-}
 #: "Loading…" is shown only when a detail takes longer than this (no flicker on J/K).
 _LOADING_DELAY_MS = 150
 #: The rest of a large first load is handed to the model this many rows per tick.
@@ -60,23 +56,23 @@ _EMPTY = "No pending actions — agents' requests appear here"
 _HINT = "J / K  next / previous   ·   /  filter   ·   ?  all keys"
 
 
-class QueueWorkspace(QWidget):
+class QueueWorkspace(Workspace):
     """See the module docstring."""
 
-    # Signals
-    #: Pending actions held by the queue (shown or filtered out).
-    pendingChanged = Signal(int)
-    #: A store or verdict error, one line, for the status bar.
-    errorOccurred = Signal(str)
-    #: A short confirmation for the status bar ("Approved: billing-bot · refund").
-    notice = Signal(str)
+    name = "queue"
+    title = "Queue"
+    key = "Ctrl+1"
+    tip = "Show the Queue workspace: pending actions waiting for a verdict"
+    commands = QUEUE_COMMANDS
+    summary_tip = "Pending actions in the store"
+
+    # Signals (besides `Workspace`'s)
     #: The first rows are in the list (the benchmark times this).
     firstRowsShown = Signal()
 
-    def __init__(self, commands: CommandTable, work: BackgroundWork,
+    def __init__(self, table: CommandTable, work: BackgroundWork,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._commands = commands
+        super().__init__(table, work, parent)
         self._work = work
         self._actions: ActionService | None = None
         self._feed: ChangeFeed | None = None
@@ -86,6 +82,7 @@ class QueueWorkspace(QWidget):
         self._suppress_current = False
         self._resume_row = 0
         self._loading_queue = True
+        self._allowed: set[Verdict] = set()
         self.model = QueueModel(self)
         self.filter_bar = QueueFilterBar(self)
         self.view = self._build_view()
@@ -102,13 +99,14 @@ class QueueWorkspace(QWidget):
         self.banner = MessageBanner(self)
         self.pane = self._make_pane()
         self.flow = VerdictFlow(self, work)
-        self._layout(commands)
+        self._layout()
         self._loading_timer = QTimer(self)
         self._loading_timer.setSingleShot(True)
         self._loading_timer.setInterval(_LOADING_DELAY_MS)
         self._loading_timer.timeout.connect(self.pane.show_loading)
-        self._connect(commands)
+        self._connect(table)
         self._update_placeholder()
+        self.set_summary("…")
         self.update_verdicts()
 
     # -- building ----------------------------------------------------------------------
@@ -149,7 +147,7 @@ class QueueWorkspace(QWidget):
         header.setMinimumSectionSize(48)
         return view
 
-    def _layout(self, commands: CommandTable) -> None:
+    def _layout(self) -> None:
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(8, 8, 4, 8)
@@ -181,7 +179,7 @@ class QueueWorkspace(QWidget):
         layout.addWidget(self.splitter, 1)
 
     def _connect(self, commands: CommandTable) -> None:
-        for verdict, name in _VERDICT_COMMANDS.items():
+        for verdict, name in VERDICT_COMMANDS.items():
             commands[name].triggered.connect(functools.partial(self.flow.start, verdict))
         self.pane.verdict_requested.connect(lambda value: self.flow.start(Verdict(value)))
         commands["go.next"].triggered.connect(lambda: self.step(+1))
@@ -206,6 +204,8 @@ class QueueWorkspace(QWidget):
         self._feed.recovered.connect(self.banner.hide_message)
         self._work.submit(load_queue, actions, self._states, FIRST_CHUNK,
                           on_done=self._first_rows, on_error=self._load_failed)
+        if self.is_active:
+            self.focus_list()
 
     def shutdown(self) -> None:
         """Stop polling and ticking (idempotent); the window is closing."""
@@ -272,7 +272,7 @@ class QueueWorkspace(QWidget):
             self._suppress_current = False
         if losing and current is not None:
             self._resume_row = max(0, row)
-            if current in ours and self._commands["go.advance"].isChecked():
+            if current in ours and self.action("go.advance").isChecked():
                 self.select_row(min(row, self.model.rowCount() - 1))
             else:
                 self.view.selectionModel().clear()
@@ -327,6 +327,10 @@ class QueueWorkspace(QWidget):
 
     def focus_list(self) -> None:
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def activated(self) -> None:
+        """On screen again: J/K and the verdict keys act on the list."""
+        self.focus_list()
 
     def _after_layout(self) -> None:
         """A filter hid the action under review: never leave its detail (and verdict
@@ -386,16 +390,22 @@ class QueueWorkspace(QWidget):
             allowed = set(loaded.detail.allowed_verdicts)
             if isinstance(loaded.arguments, RawArguments):
                 allowed.discard(Verdict.EDIT)  # nothing parsed to edit
-        for verdict, name in _VERDICT_COMMANDS.items():
-            self._commands[name].setEnabled(verdict in allowed)
+        self._allowed = allowed
+        self.update_commands()
         if loaded is not None:
             self.pane.set_busy(deciding, "Deciding…")
             self.pane.set_allowed({v.value for v in allowed})
 
+    def command_enabled(self, name: str) -> bool:
+        """Verdicts: exactly those the shown action allows; the rest: always."""
+        if name.startswith("verdict."):
+            return any(VERDICT_COMMANDS[v] == name for v in self._allowed)
+        return True
+
     # -- counts ------------------------------------------------------------------------
 
     def _counts_changed(self, _shown: int, total: int) -> None:
-        self.pendingChanged.emit(total)
+        self.set_summary(f"{total:,} pending")
         self.filter_bar.set_counts(_shown, total)
         self._update_placeholder()
 

@@ -10,10 +10,9 @@ run selected while another is loading wins; the late one is dropped).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -30,8 +29,13 @@ from countersign.domain.runs import RunQuery, RunSummary
 
 from ..async_work import BackgroundWork
 from ..inspector import TraceInspector
+from ..shortcuts import Command, CommandTable
+from ..workspace import Workspace
 from .filter_bar import TracesFilterBar
 from .runs_model import PAGE_SIZE, TRACE_ID_ROLE, RunColumn, RunsModel
+
+if TYPE_CHECKING:
+    from countersign.session import Services
 
 #: Filters are applied after this pause, so a burst of changes queries once.
 DEBOUNCE_MS = 150
@@ -63,20 +67,27 @@ def load_runs(service: TraceReads, query: RunQuery, *, count: bool) -> RunPage:
     return RunPage(rows, total)
 
 
-class TracesWorkspace(QWidget):
+class TracesWorkspace(Workspace):
     """See the module docstring."""
 
-    # Signals
-    #: A store error, one line, for the status bar.
-    errorOccurred = Signal(str)
+    name = "traces"
+    title = "Traces"
+    key = "Ctrl+2"
+    tip = "Show the Traces workspace: search runs and inspect their spans"
+    commands = (
+        Command("traces.refresh", "&Refresh runs", "&Runs", ("F5",),
+                "Read the runs for the current filters again"),
+    )
+
+    # Signals (besides `Workspace`'s)
     #: A run's spans are on show in the inspector (its trace id).
     runShown = Signal(str)
     #: A first page of runs for the current filters is in the list (its row count).
     runsLoaded = Signal(int)
 
-    def __init__(self, work: BackgroundWork, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("tracesWorkspace")
+    def __init__(self, table: CommandTable, work: BackgroundWork,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(table, work, parent)
         self._work = work
         self._service: TraceReads | None = None
         self._query: RunQuery | None = None
@@ -86,7 +97,7 @@ class TracesWorkspace(QWidget):
         self.filter_bar = TracesFilterBar(self)
         self.refresh_button = QToolButton(self)
         self.refresh_button.setText("Refresh")
-        self.refresh_button.setToolTip("Read the runs again (F5)")
+        self.refresh_button.setToolTip(table["traces.refresh"].toolTip())
         self.model = RunsModel(self)
         self.table = self._build_table()
         self.inspector = TraceInspector(self, work=work)
@@ -115,9 +126,7 @@ class TracesWorkspace(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         self.model.moreWanted.connect(self._load_more)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
-        refresh = QShortcut(QKeySequence("F5"), self)
-        refresh.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        refresh.activated.connect(self.refresh)
+        table["traces.refresh"].triggered.connect(self.refresh)
         self.inspector.summary.setText("Select a run to inspect it")
 
     def _build_table(self) -> QTableView:
@@ -142,16 +151,19 @@ class TracesWorkspace(QWidget):
 
     # -- store -------------------------------------------------------------------------
 
-    def attach(self, service: TraceReads) -> None:
+    def attach(self, services: Services) -> None:
+        """Show the store's runs (through ``services.traces``)."""
+        self.attach_reads(services.traces)
+
+    def attach_reads(self, service: TraceReads) -> None:
         """Show ``service``'s runs — read now if the workspace is on screen, else the
         first time it is shown (the console's start-up does not pay for it)."""
         self._service = service
         self._stale = True
-        if self.isVisible():
+        if self.is_active:
             self.refresh()
 
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
+    def activated(self) -> None:
         if self._stale:
             self.refresh()
 

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from countersign.domain.runs import RunQuery
 from countersign.services.traces import TraceService
 from countersign_ui.async_work import BackgroundWork
+from countersign_ui.shortcuts import CommandTable
 from countersign_ui.traces import RunsModel, TracesWorkspace, runs_model, workspace
 from countersign_ui.traces.runs_model import RUN_ROLE, RunColumn
 
@@ -52,13 +53,14 @@ def work(qasync_loop) -> Iterator[BackgroundWork]:
 
 @pytest.fixture
 def traces(qtbot, work, service) -> TracesWorkspace:
-    widget = TracesWorkspace(work)
+    widget = TracesWorkspace(CommandTable(None, TracesWorkspace.commands), work)
     qtbot.addWidget(widget)
     widget.resize(1440, 900)
-    widget.attach(service)  # not on screen yet: nothing is read
+    widget.show()
+    widget.attach_reads(service)  # not the window's current workspace: nothing is read
     assert widget.model.rowCount() == 0 and work.busy == 0
     with qtbot.waitSignal(widget.runsLoaded, timeout=10_000):
-        widget.show()
+        widget.set_active(True)
     return widget
 
 

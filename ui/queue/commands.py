@@ -1,0 +1,38 @@
+"""The Queue workspace's commands: the Verdict menu and moving through the list.
+
+They are the Queue's own (`Workspace.commands`): in the window's menus, acting only
+while the Queue is on screen.
+"""
+
+from __future__ import annotations
+
+from countersign.domain import Verdict
+
+from ..shortcuts import Command
+
+QUEUE_COMMANDS: tuple[Command, ...] = (
+    Command("verdict.approve", "&Approve", "&Verdict", ("A",),
+            "Approve the selected action as proposed"),
+    Command("verdict.edit", "&Edit…", "&Verdict", ("E",),
+            "Change the arguments, then approve the edited action"),
+    Command("verdict.reject", "&Reject…", "&Verdict", ("R",),
+            "Refuse the action, with a reason the agent receives"),
+    Command("verdict.respond", "Re&spond…", "&Verdict", ("S",),
+            "Answer the agent with text instead of a verdict on the action"),
+    Command("go.next", "&Next action", "&Go", ("J",), "Select the action below",
+            separator=True),
+    Command("go.previous", "&Previous action", "&Go", ("K",), "Select the action above"),
+    Command("go.filter", "&Filter…", "&Go", ("/",),
+            "Type to filter by agent or action (Esc returns to the list)"),
+    Command("go.advance", "Next pending after a &verdict", "&Go", (),
+            "After a verdict, select the next pending action", checkable=True,
+            checked=True, separator=True),
+)
+
+#: The command that gives each verdict.
+VERDICT_COMMANDS: dict[Verdict, str] = {
+    Verdict.APPROVE: "verdict.approve",
+    Verdict.EDIT: "verdict.edit",
+    Verdict.REJECT: "verdict.reject",
+    Verdict.RESPOND: "verdict.respond",
+}
