@@ -41,12 +41,6 @@ class UnknownItem(ReviewError, LookupError):
         self.item_id = item_id
 
 
-class ItemClosed(ReviewError):
-    def __init__(self, item_id: int, needed: int) -> None:
-        super().__init__(f"review item {item_id} already has the {needed} label(s) it needs")
-        self.item_id = item_id
-
-
 def _when(at: float) -> str:
     return time.strftime("%H:%M:%S UTC", time.gmtime(at))
 
@@ -66,6 +60,18 @@ class SlotTaken(ReviewError):
         """The reviewer who holds the slot the caller lost (the first active claim)."""
         active = [who for who, until in self.holders if until is not None]
         return active[0] if active else (self.holders[0][0] if self.holders else None)
+
+
+class ItemClosed(SlotTaken):
+    """The item has all the labels it needs; ``holders`` are the reviewers who gave
+    them (a reviewer who raced for its last slot is told by whom)."""
+
+    def __init__(self, item_id: int, needed: int,
+                 holders: Sequence[tuple[str, float | None]] = ()) -> None:
+        super().__init__(item_id, holders)
+        who = ", ".join(name for name, _ in self.holders)
+        self.args = (f"review item {item_id} already has the {needed} label(s) it needs"
+                     + (f": by {who}" if who else ""),)
 
 
 class AlreadyLabelled(ReviewError):
@@ -136,7 +142,7 @@ def claim(session: Session, item_id: int, reviewer: str, *, now: float | None = 
         own.expires_at = now + seconds
         return _as_claim(own)
     if item.state != "open":
-        raise ItemClosed(item_id, item.needed)
+        raise ItemClosed(item_id, item.needed, _holders(session, item_id, now))
     taken = {row.slot: row for row in session.execute(
         select(ReviewClaimRow).where(ReviewClaimRow.item_id == item_id)).scalars()}
     for slot in range(item.needed):

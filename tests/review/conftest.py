@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -177,3 +178,15 @@ def make_examples() -> Callable[[int], list[Example]]:
         return out
 
     return build
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The PostgreSQL half of a ``store_url`` test carries the ``postgres`` marker, so
+    ``-m "not postgres"`` runs the SQLite half alone."""
+    here = Path(__file__).parent
+    for item in items:
+        if here not in item.path.parents:
+            continue
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("store_url") == "postgres":
+            item.add_marker(pytest.mark.postgres)
