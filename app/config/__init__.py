@@ -89,11 +89,25 @@ class ReviewConfig(BaseModel):
         return list(rules_from_toml_table(self.rules))
 
 
+class ConsoleConfig(BaseModel):
+    """How the console guards a fast operator's fingers (issue 11)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: A verdict key pressed this soon after the selection changed is ignored (with a
+    #: hint): the next action is selected automatically and must be seen first.
+    dwell_ms: int = Field(default=350, ge=0, le=5_000)
+    #: How long a verdict waits in the outbox so Ctrl+Z can take it back; 0 (the
+    #: default, for speed) sends it at once.
+    undo_seconds: float = Field(default=0.0, ge=0.0, le=60.0)
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     store: str | None = None
     reviewer: str | None = None
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     receiver: ReceiverConfig = Field(default_factory=ReceiverConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     sources: list[SourceConfig] = Field(default_factory=list)

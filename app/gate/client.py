@@ -225,10 +225,10 @@ class Gate:
     def _settle_if_due(self, action_id: int, deadline: float | None) -> DecisionRecord | None:
         """The decision, expiring the action first if its deadline has passed (so
         the agent hears "expired" even when no console or worker is running)."""
-        decision = self.decisions.get(action_id)
+        decision = self.decisions.released(action_id)
         if decision is None and deadline is not None and time.time() >= deadline:
             self.decisions.expire_due(limit=50)
-            decision = self.decisions.get(action_id)
+            decision = self.decisions.released(action_id)
         return decision
 
     # -- async API -------------------------------------------------------------------

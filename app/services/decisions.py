@@ -173,6 +173,7 @@ def decide(
     expected_version: int | None = None,
     idempotency_key: str | None = None,
     audit_extra: dict[str, Any] | None = None,
+    hold_seconds: float = 0.0,
 ) -> DecisionRecord:
     """Record the one final verdict on a pending action, inside ``session``'s
     transaction: the decision, the action's state under a version check, the outbox
@@ -181,6 +182,8 @@ def decide(
     Raises `UnknownAction`, `AlreadyDecided`, `InvalidVerdict` or `InvalidArguments`
     (naming the failing fields) and writes nothing then. ``audit_extra`` adds to the
     audit payload (e.g. the policy and evidence behind an auto-approval).
+    ``hold_seconds`` keeps the verdict in the outbox that long before anyone delivers
+    it or an agent sees it, so the operator can still `undo` it (issue 11).
     """
     key = idempotency_key or uuid.uuid4().hex
     reason = (reason or "").strip() or None
@@ -243,7 +246,7 @@ def decide(
             idempotency_key=key,
             state=DeliveryState.PENDING.value,
             attempts=0,
-            next_attempt_at=now,
+            next_attempt_at=now + max(0.0, hold_seconds),
             created_at=now,
         )
     )
@@ -314,6 +317,50 @@ def settle(session: Session, decision_id: int, state: DeliveryState, *, actor: s
     return True
 
 
+class UndoRefused(DecisionError):
+    """The verdict can no longer be taken back (delivered, sent, or the window passed)."""
+
+
+def undo(session: Session, action_id: int, *, actor: str) -> bool:
+    """Take back a verdict still held in the outbox (given with ``hold_seconds``):
+    the decision and its outbox row go, the action is pending again under a new
+    version, and a ``decision.undone`` audit event records what was taken back. A
+    verdict already handed to anyone (an attempt made, delivered, or past its hold) is
+    never undone: `UndoRefused` says why. False when there is no decision."""
+    decision = session.execute(
+        select(DecisionRow).where(DecisionRow.action_id == action_id).with_for_update()
+    ).scalar_one_or_none()
+    if decision is None:
+        return False
+    outbox = session.execute(
+        select(OutboxRow).where(OutboxRow.decision_id == decision.id).with_for_update()
+    ).scalar_one_or_none()
+    now = time.time()
+    if (decision.delivery_state != DeliveryState.PENDING.value or outbox is None
+            or outbox.attempts > 0 or outbox.next_attempt_at <= now):
+        raise UndoRefused(f"the {decision.verdict} of action {action_id} can no longer be "
+                          "undone: it has been released to the agent")
+    action = session.get(ActionRow, action_id)
+    if action is None:
+        raise UnknownAction(action_id)
+    record = _record(decision)
+    session.delete(outbox)
+    session.flush()  # the outbox row refers to the decision: it goes first
+    session.delete(decision)
+    session.flush()
+    action.state = ActionState.PENDING.value
+    action.version += 1
+    action.updated_at = now
+    session.add(ChangeRow(action_id=action_id, kind="undone", at=now))
+    audit.append(
+        session, kind="decision.undone", actor=actor, subject_type="action",
+        subject_id=action_id,
+        payload={"decision_id": record.id, "verdict": record.verdict.value,
+                 "decided_by": record.reviewer, "idempotency_key": record.idempotency_key},
+    )
+    return True
+
+
 class DecisionService:
     """Façade over the units of work for callers that want one transaction each."""
 
@@ -332,6 +379,7 @@ class DecisionService:
         response: str | None = None,
         expected_version: int | None = None,
         idempotency_key: str | None = None,
+        hold_seconds: float = 0.0,
     ) -> DecisionRecord:
         """`decide` in a transaction of its own."""
         with self.store.write() as session:
@@ -339,7 +387,30 @@ class DecisionService:
                 session, action_id, verdict, reviewer=reviewer, arguments=arguments,
                 severity=severity, reason=reason, response=response,
                 expected_version=expected_version, idempotency_key=idempotency_key,
+                hold_seconds=hold_seconds,
             )
+
+    def undo(self, action_id: int, *, actor: str) -> bool:
+        """`undo` in a transaction of its own."""
+        with self.store.write() as session:
+            return undo(session, action_id, actor=actor)
+
+    def released(self, action_id: int) -> DecisionRecord | None:
+        """The action's decision once it is final for the agent: None while it is still
+        held for undo (what the gate SDK waits on)."""
+        now = time.time()
+        with self.store.read() as session:
+            found = session.execute(
+                select(DecisionRow, OutboxRow.next_attempt_at, OutboxRow.attempts)
+                .outerjoin(OutboxRow, OutboxRow.decision_id == DecisionRow.id)
+                .where(DecisionRow.action_id == action_id)
+            ).first()
+            if found is None:
+                return None
+            row, due, attempts = found
+            held = (due is not None and attempts == 0 and due > now
+                    and row.delivery_state == DeliveryState.PENDING.value)
+            return None if held else _record(row)
 
     # -- expiry and delivery ---------------------------------------------------------
 
