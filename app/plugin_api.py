@@ -246,14 +246,15 @@ class SourceContext:
 
     async def submit_label(self, action_id: int, *, reviewer: str, answers: dict[str, Any],
                            correction: Any = None, keep_last_slot: bool = False) -> bool:
-        """Label one of this source's actions that is in review (the action rubric) as
-        ``reviewer``, e.g. a simulated reviewer in the demo. False when the action is
-        not in review, is another source's, was labelled by ``reviewer`` already or
-        has no free slot; with ``keep_last_slot`` also when it would take the item's
-        last free slot (left to a person). Bad answers raise `ReviewError`."""
-        from .services.review import label_source_action
+        """Label an action that is in review (under the action rubric) as ``reviewer``:
+        a source that knows the truth about its agents' actions (the demo's simulated
+        reviewer) files its judgement like any reviewer, claim and audit event
+        included. False when the action is not in review, ``reviewer`` labelled it
+        already or no slot is free; with ``keep_last_slot`` also when it would take
+        the item's last free slot (left to a person). Bad answers raise `ReviewError`
+        naming the question."""
+        from .services.review import label_action
 
         return await asyncio.to_thread(
-            label_source_action, self._store, action_id, source=self.source_name,
-            reviewer=reviewer, answers=answers, correction=correction,
-            keep_last_slot=keep_last_slot)
+            label_action, self._store, action_id, reviewer=reviewer, answers=answers,
+            correction=correction, keep_last_slot=keep_last_slot)

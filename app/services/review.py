@@ -300,20 +300,21 @@ class ReviewService:
             return agreement(session, rubric, version)
 
 
-def label_source_action(store: Store, action_id: int, *, source: str, reviewer: str,
-                        answers: Mapping[str, Any], correction: Any = None,
-                        keep_last_slot: bool = False) -> bool:
-    """`SourceContext.submit_label`: label ``source``'s action under the action rubric,
-    in one transaction; False instead of an error when it cannot be labelled now."""
+def label_action(store: Store, action_id: int, *, reviewer: str,
+                 answers: Mapping[str, Any], correction: Any = None,
+                 keep_last_slot: bool = False) -> bool:
+    """`SourceContext.submit_label`: label the action's open item under the action
+    rubric, in one transaction; False instead of an error when it cannot be labelled
+    now (not in review, labelled by ``reviewer`` already, no free slot, or with
+    ``keep_last_slot`` only the last slot free)."""
     from ..review.rubric import ACTION_RUBRIC
     from .review_labels import AlreadyLabelled, ItemClosed
 
     with store.write() as session:
         found = session.execute(
             select(ReviewItemRow.id, ReviewItemRow.needed, ReviewItemRow.label_count)
-            .join(ActionRow, ActionRow.id == ReviewItemRow.action_id)
             .where(ReviewItemRow.action_id == action_id, ReviewItemRow.rubric == ACTION_RUBRIC,
-                   ReviewItemRow.state == "open", ActionRow.source == source)).first()
+                   ReviewItemRow.state == "open")).first()
         if found is None:
             return False
         item_id, needed, labelled = found
