@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Insert, case, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,7 @@ from ..domain import ActionState, Verdict
 from ..domain.review import SampleReport
 from ..review.rubric import ACTION_RUBRIC, RUN_RUBRIC
 from ..review.sampling import Candidate, Draw, SamplingRule, choose, draw_uniform
-from ..store.models import ActionRow, AgentRow, DecisionRow, RunRow
+from ..store.models import ActionRow, AgentRow, RunRow
 from ..store.review_models import ReviewItemRow, SamplingWatermarkRow
 from . import audit
 from .actions import UnknownAction
@@ -75,27 +75,41 @@ def _insert(session: Session) -> Any:
     return module.insert(ReviewItemRow)
 
 
-def _upsert_samples(session: Session, rows: list[dict[str, Any]], subject: str) -> None:
-    """Insert drawn items; one that exists already (added by hand) becomes a sample."""
-    if not rows:
-        return
-    stmt = _insert(session)
-    excluded = stmt.excluded
-    item = ReviewItemRow.__table__.c
-    needed = case((item.needed > excluded.needed, item.needed), else_=excluded.needed)
-    upsert: Insert = stmt.on_conflict_do_update(
-        index_elements=[subject, "rubric"],
-        set_={"pi": excluded.pi, "rule": excluded.rule, "needed": needed,
-              "state": case((item.label_count < needed, "open"), else_=item.state)},
-        where=item.pi.is_(None),
-    )
-    session.execute(upsert, rows)
+#: Inserting drawn items: a plain DB-API executemany (the ORM's per-row parameter
+#: handling costs more than SQLite's own work at half a million rows). An item that
+#: exists already because someone added it by hand becomes a sample: it takes the
+#: rule's pi and the larger label count, and reopens if it now needs more labels.
+_UPSERT = """
+INSERT INTO review_items (action_id, trace_id, rubric, pi, rule, needed, label_count, state,
+                          created_at, added_by)
+VALUES ({p}, {p}, {p}, {p}, {p}, {p}, 0, 'open', {p}, NULL)
+ON CONFLICT ({subject}, rubric) DO UPDATE SET
+  pi = excluded.pi, rule = excluded.rule,
+  needed = CASE WHEN review_items.needed > excluded.needed THEN review_items.needed
+                ELSE excluded.needed END,
+  state = CASE WHEN review_items.label_count < excluded.needed THEN 'open'
+               ELSE review_items.state END
+WHERE review_items.pi IS NULL
+"""
+
+#: (action_id, trace_id, rubric, pi, rule, needed, created_at)
+Sample = tuple[int | None, str | None, str, float, str, int, float]
 
 
-def _item_values(draw: Draw, rule: SamplingRule, now: float, **subject: Any) -> dict[str, Any]:
-    return {"action_id": None, "trace_id": None, **subject,
-            "pi": draw.pi, "rule": draw.rule, "needed": rule.labels, "label_count": 0,
-            "state": "open", "created_at": now, "added_by": None}
+def _placeholder(session: Session) -> str:
+    return "?" if session.get_bind().dialect.name == "sqlite" else "%s"
+
+
+def _upsert_samples(session: Session, rows: list[Sample], subject: str) -> None:
+    """Insert drawn items (see `_UPSERT`)."""
+    if rows:
+        sql = _UPSERT.format(p=_placeholder(session), subject=subject)
+        session.connection().exec_driver_sql(sql, rows)
+
+
+def _sample(draw: Draw, rule: SamplingRule, now: float, *, action_id: int | None = None,
+            trace_id: str | None = None, rubric: str) -> Sample:
+    return (action_id, trace_id, rubric, draw.pi, draw.rule, rule.labels, now)
 
 
 def offer_action(session: Session, action_id: int, *, verdict: Verdict | str,
@@ -126,8 +140,8 @@ def offer_action(session: Session, action_id: int, *, verdict: Verdict | str,
     if draw is None or not draw.drawn:
         return None
     rule = next(r for r in rules if r.name == draw.rule)
-    _upsert_samples(session, [_item_values(draw, rule, time.time(), action_id=action_id,
-                                           rubric=ACTION_RUBRIC)], "action_id")
+    _upsert_samples(session, [_sample(draw, rule, time.time(), action_id=action_id,
+                                      rubric=ACTION_RUBRIC)], "action_id")
     return session.execute(select(ReviewItemRow.id).where(
         ReviewItemRow.action_id == action_id, ReviewItemRow.rubric == ACTION_RUBRIC)
     ).scalar_one()
@@ -169,21 +183,25 @@ def _watermark(session: Session) -> SamplingWatermarkRow:
     return row
 
 
+_DECISIONS = """
+SELECT d.id, d.action_id, d.verdict, g.name, g.version, a.action_class, a.risk{run_columns}
+FROM decisions d JOIN actions a ON a.id = d.action_id JOIN agents g ON g.id = a.agent_id
+{run_join}WHERE d.id > {p} ORDER BY d.id LIMIT {p}
+"""
+
+
 def _decision_batches(session: Session, after: int, with_run: bool,
                       ) -> Iterable[Sequence[Any]]:
-    run_cols: list[Any] = ([RunRow.status, RunRow.total_cost,
-                            RunRow.prompt_tokens + RunRow.completion_tokens]
-                           if with_run else [])
-    query = (select(DecisionRow.id, DecisionRow.action_id, DecisionRow.verdict,
-                    AgentRow.name, AgentRow.version, ActionRow.action_class, ActionRow.risk,
-                    *run_cols)
-             .join(ActionRow, ActionRow.id == DecisionRow.action_id)
-             .join(AgentRow, AgentRow.id == ActionRow.agent_id))
-    if with_run:
-        query = query.outerjoin(RunRow, RunRow.trace_id == ActionRow.trace_id)
+    """Decisions after ``after`` with what the rules filter on, in keyset pages, as
+    plain DB-API tuples (a million ORM rows cost more than the draw itself)."""
+    sql = _DECISIONS.format(
+        p=_placeholder(session),
+        run_columns=", r.status, r.total_cost, r.prompt_tokens + r.completion_tokens"
+        if with_run else "",
+        run_join="LEFT JOIN runs r ON r.trace_id = a.trace_id " if with_run else "")
+    connection = session.connection()
     while True:
-        rows = session.execute(query.where(DecisionRow.id > after)
-                               .order_by(DecisionRow.id).limit(BATCH)).all()
+        rows = connection.exec_driver_sql(sql, (after, BATCH)).fetchall()
         if not rows:
             return
         yield rows
@@ -202,8 +220,8 @@ def _sample_decisions(session: Session, chooser: _Chooser, mark: SamplingWaterma
                       None if status is None else status == "error", cost, tokens)
             chosen = chooser.draw(f"action:{row[1]}", fields)
             if chosen is not None:
-                items.append(_item_values(chosen[0], chosen[1], now, action_id=row[1],
-                                          rubric=ACTION_RUBRIC))
+                items.append(_sample(chosen[0], chosen[1], now, action_id=row[1],
+                                     rubric=ACTION_RUBRIC))
         _upsert_samples(session, items, "action_id")
         considered += len(rows)
         drawn += len(items)
@@ -233,8 +251,8 @@ def _sample_runs(session: Session, chooser: _Chooser, mark: SamplingWatermarkRow
             fields = (row[2], row[3], None, None, None, row[4] == "error", row[5], row[6])
             chosen = chooser.draw(f"trace:{row[1]}", fields)
             if chosen is not None:
-                items.append(_item_values(chosen[0], chosen[1], now, trace_id=row[1],
-                                          rubric=RUN_RUBRIC))
+                items.append(_sample(chosen[0], chosen[1], now, trace_id=row[1],
+                                     rubric=RUN_RUBRIC))
         _upsert_samples(session, items, "trace_id")
         considered += len(rows)
         drawn += len(items)
@@ -310,11 +328,3 @@ def add_item(session: Session, *, actor: str, action_id: int | None = None,
                  payload={"action_id": action_id, "trace_id": trace_id, "rubric": name,
                           "labels": labels})
     return item_id, True
-
-
-def reopen_if_needed(session: Session, item_id: int) -> None:
-    """Keep ``state`` consistent with ``label_count`` and ``needed`` (used after an
-    item's needs change)."""
-    session.execute(update(ReviewItemRow).where(ReviewItemRow.id == item_id).values(
-        state=case((ReviewItemRow.label_count < ReviewItemRow.needed, "open"),
-                   else_="done")))
