@@ -21,7 +21,7 @@ from PySide6.QtCore import (
     QPoint,
     Qt,
 )
-from PySide6.QtGui import QColor, QGuiApplication, QResizeEvent
+from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from countersign.text import has_hidden, one_line
 
+from .palette import colours, qcolor, restyle
 from .widgets.diff import escape_hidden, readable_json
 from .widgets.text import PlainTextView, TextViewerDialog, plain_tooltip
 
@@ -52,8 +53,6 @@ HIDDEN_ROLE = Qt.ItemDataRole.UserRole + 3
 CELL_CHARS = 300
 #: Members of a container added per `fetchMore`.
 CHUNK = 500
-HIDDEN_BACKGROUND = QColor("#ffe0b2")
-_MUTED = QColor("#777777")
 _Index = QModelIndex | QPersistentModelIndex
 # Built once: combining flag enums costs microseconds, and views ask per cell.
 _BRANCH_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
@@ -235,11 +234,11 @@ class JsonTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(self._node(index), index.column())
         if role == Qt.ItemDataRole.BackgroundRole:
-            return HIDDEN_BACKGROUND if self._node(index).texts()[2] else None
+            return qcolor(colours().hidden_row) if self._node(index).texts()[2] else None
         if role == Qt.ItemDataRole.ForegroundRole:
             node = self._node(index)
             if index.column() == TYPE_COLUMN or (index.column() == VALUE_COLUMN and node.size):
-                return _MUTED
+                return qcolor(colours().muted)
             return None
         if role == PATH_ROLE:
             return self._node(index).path
@@ -350,8 +349,9 @@ class JsonValueView(QStackedWidget):
         self.reason_label = QLabel(raw_page)
         self.reason_label.setTextFormat(Qt.TextFormat.PlainText)
         self.reason_label.setWordWrap(True)
-        self.reason_label.setStyleSheet(
-            "QLabel { background: #fff3cd; color: #5c4400; padding: 4px 6px; }")
+        restyle(self.reason_label, lambda p: (
+            f"QLabel {{ background: {p.warning_banner.background};"
+            f" color: {p.warning_banner.text}; padding: 4px 6px; }}"))
         self.raw_text = PlainTextView(raw_page, monospace=True)
         layout = QVBoxLayout(raw_page)
         layout.setContentsMargins(0, 0, 0, 0)

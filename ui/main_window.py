@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, TypeVar
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QActionGroup, QCloseEvent
 from PySide6.QtWidgets import (
     QLabel,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .palette import Palette, application_palette_changed, restyle, text_style
 from .shortcuts import CommandTable, ShortcutsDialog
 from .stall_monitor import FrameStallMonitor
 from .workspace import Workspace
@@ -38,7 +39,19 @@ if TYPE_CHECKING:
 W = TypeVar("W", bound=Workspace)
 
 DEFAULT_SIZE = QSize(1440, 900)
-_ERROR_STYLE = "color:#b91c1c;"
+
+
+def _switcher_style(palette: Palette) -> str:
+    selected = palette.selection
+    return ("#workspaceSwitcher { spacing: 2px; padding: 4px 2px; }"
+            "#workspaceSwitcher QToolButton { padding: 6px 10px; min-width: 52px; }"
+            f"#workspaceSwitcher QToolButton:checked {{ background: {selected.background};"
+            f" color: {selected.text}; border: 1px solid {selected.border};"
+            " border-radius: 4px; font-weight: bold; }")
+
+
+def _error_style(palette: Palette) -> str:
+    return text_style("QLabel", palette.error)
 
 
 def _status_label(name: str, tip: str) -> QLabel:
@@ -71,11 +84,7 @@ class MainWindow(QMainWindow):
         self._switcher.setObjectName("workspaceSwitcher")
         self._switcher.setMovable(False)
         self._switcher.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self._switcher.setStyleSheet(
-            "#workspaceSwitcher { spacing: 2px; padding: 4px 2px; }"
-            "#workspaceSwitcher QToolButton { padding: 6px 10px; min-width: 52px; }"
-            "#workspaceSwitcher QToolButton:checked { background: #dbeafe; color: #1e3a8a;"
-            " border: 1px solid #93c5fd; border-radius: 4px; font-weight: bold; }")
+        restyle(self._switcher, _switcher_style)
         self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, self._switcher)
         self._go_group = QActionGroup(self)
         self._go_group.setExclusive(True)
@@ -198,7 +207,8 @@ class MainWindow(QMainWindow):
         self.receiver_label.setText(text)
         self.receiver_label.setToolTip(tip)
         self.receiver_label.setVisible(bool(text))
-        self.receiver_label.setStyleSheet(_ERROR_STYLE if self.receiver.error else "")
+        failed = bool(self.receiver.error)
+        restyle(self.receiver_label, lambda p: _error_style(p) if failed else "")
         if self.receiver.url is not None:
             self._receiver_timer.start()
         else:
@@ -219,7 +229,7 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.error_label = _status_label("lastError", "The last error")
-        self.error_label.setStyleSheet(_ERROR_STYLE)
+        restyle(self.error_label, _error_style)
         self.error_label.hide()
         #: Each workspace's summary label (by workspace name), after the error.
         self.summary_labels: dict[str, QLabel] = {}
@@ -269,6 +279,12 @@ class MainWindow(QMainWindow):
             workspace.shutdown()
         self.stall_monitor.stop()
         self._receiver_timer.stop()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ApplicationPaletteChange:
+            # The desktop switched between light and dark: every colour follows.
+            application_palette_changed()
+        return super().event(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

@@ -18,6 +18,7 @@ from countersign.domain import SpanKind, SpanRecord
 from countersign.text import one_line
 
 from ..json_tree import JsonValueView
+from ..palette import restyle, strip_style, text_style
 from ..widgets.text import PlainTextView, plain_tooltip
 from . import span_content as content
 from .documents import DocumentsView
@@ -27,8 +28,6 @@ from .span_content import ParsedJson
 EMPTY_TITLE = "Select a span to see what it did"
 NOTHING_TEXT = ("This span recorded no input, output, attributes or events: its children "
                 "above say what happened within it.")
-_BANNER_STYLE = ("QLabel { background: #fdecea; color: #8c1d18; border-left: 4px solid "
-                 "#b3261e; padding: 4px 6px; }")
 
 
 class SpanDetailView(QWidget):
@@ -41,12 +40,12 @@ class SpanDetailView(QWidget):
         self.title.setObjectName("spanTitle")
         self.meta = QLabel(self)
         self.meta.setObjectName("spanMeta")
-        self.meta.setStyleSheet("QLabel { color: #555; }")
+        restyle(self.meta, lambda p: text_style("QLabel", p.muted))
         self.meta.setWordWrap(True)
         self.error_banner = QLabel(self)
         self.error_banner.setObjectName("spanError")
         self.error_banner.setWordWrap(True)
-        self.error_banner.setStyleSheet(_BANNER_STYLE)
+        restyle(self.error_banner, lambda p: strip_style("QLabel", p.error_banner, "4px 6px"))
         for label in (self.title, self.meta, self.error_banner):
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -76,7 +75,7 @@ class SpanDetailView(QWidget):
         self.nothing.setObjectName("spanNothing")
         self.nothing.setTextFormat(Qt.TextFormat.PlainText)
         self.nothing.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.nothing.setStyleSheet("QLabel { color: #6b7280; }")
+        restyle(self.nothing, lambda p: text_style("QLabel", p.muted))
         for page in self._pages():
             page.hide()  # until a tab holds it; a loose child would paint over the header
         layout = QVBoxLayout(self)

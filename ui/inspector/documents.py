@@ -14,7 +14,7 @@ from PySide6.QtCore import (
     QRectF,
     Qt,
 )
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from countersign.text import one_line
 
+from ..palette import colours, qcolor
 from ..widgets.text import PlainTextView, plain_tooltip
 from .span_content import Document
 
@@ -42,7 +43,6 @@ SCORE_FRACTION_ROLE = Qt.ItemDataRole.UserRole + 1
 DOCUMENT_ROLE = Qt.ItemDataRole.UserRole + 2
 _Index = QModelIndex | QPersistentModelIndex
 _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
-SCORE_BAR = QColor("#34d399")
 
 
 class DocumentsModel(QAbstractTableModel):
@@ -111,7 +111,7 @@ class ScoreBarDelegate(QStyledItemDelegate):
         if fraction is not None:
             painter.save()
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(SCORE_BAR)
+            painter.setBrush(qcolor(colours().score_bar))
             painter.drawRoundedRect(QRectF(cell.left(), cell.top(),
                                            max(2.0, cell.width() * fraction), cell.height()),
                                     2, 2)

@@ -35,6 +35,7 @@ from countersign.domain import SpanRecord
 from countersign.text import one_line
 
 from ..async_work import BackgroundWork
+from ..palette import restyle, strip_style, text_style
 from .detail import SpanDetailView
 from .format import compact_count, cost_text, duration_text
 from .run_tree import RunTree, SpanNode, build_run_tree
@@ -48,8 +49,6 @@ EXPAND_ALL_SPANS = 1_000
 #: Cost and Status columns and shortens its buttons; tooltips keep the long words.
 NARROW_WIDTH = 760
 _NARROW_HIDDEN = (Column.KIND, Column.COST, Column.STATUS)
-_BANNER_STYLE = ("QLabel { background: #fff4e5; color: #7a4100; border-left: 4px solid "
-                 "#f59f00; padding: 4px 8px; }")
 _COLUMN_WIDTHS = ((Column.NAME, 340), (Column.KIND, 72), (Column.DURATION, 76),
                   (Column.TOKENS, 112), (Column.COST, 124), (Column.STATUS, 54))
 
@@ -109,10 +108,10 @@ class TraceInspector(QWidget):
                                         self.reset_zoom, "Whole")
         self.summary = QLabel(self)
         self.summary.setObjectName("runSummary")
-        self.summary.setStyleSheet("QLabel { color: #4b5563; }")
+        restyle(self.summary, lambda p: text_style("QLabel", p.muted))
         self.banner = QLabel(self)
         self.banner.setObjectName("retryBanner")
-        self.banner.setStyleSheet(_BANNER_STYLE)
+        restyle(self.banner, lambda p: strip_style("QLabel", p.warning_banner))
         self.banner.setWordWrap(True)
         for label in (self.summary, self.banner):
             label.setTextFormat(Qt.TextFormat.PlainText)

@@ -1,6 +1,7 @@
 """What a span kind looks like: one colour per `SpanKind` (shared by the tree's icons
-and the waterfall's bars, so a bar and its row read as the same thing) and a small
-glyph icon painted once per kind and cached."""
+and the waterfall's bars, so a bar and its row read as the same thing; the colours
+are the palette's ``span_kinds``) and a small glyph icon painted once per kind and
+palette variant, and cached."""
 
 from __future__ import annotations
 
@@ -9,20 +10,8 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 
 from countersign.domain import SpanKind
 
-KIND_COLORS: dict[SpanKind, QColor] = {
-    SpanKind.AGENT: QColor("#7c3aed"),
-    SpanKind.LLM: QColor("#2563eb"),
-    SpanKind.TOOL: QColor("#d97706"),
-    SpanKind.RETRIEVER: QColor("#059669"),
-    SpanKind.EMBEDDING: QColor("#0891b2"),
-    SpanKind.CHAIN: QColor("#64748b"),
-    SpanKind.GUARDRAIL: QColor("#be185d"),
-    SpanKind.RERANKER: QColor("#65a30d"),
-    SpanKind.EVALUATOR: QColor("#9333ea"),
-    SpanKind.PROMPT: QColor("#0d9488"),
-    SpanKind.UNKNOWN: QColor("#9ca3af"),
-}
-ERROR_COLOR = QColor("#dc2626")
+from ..palette import Palette, colours, qcolor
+
 #: One letter per kind, drawn in the glyph; the Kind column spells it out.
 _LETTERS: dict[SpanKind, str] = {
     SpanKind.AGENT: "A",
@@ -38,14 +27,20 @@ _LETTERS: dict[SpanKind, str] = {
     SpanKind.UNKNOWN: "?",
 }
 GLYPH_SIZE = 16
-_icons: dict[tuple[SpanKind, bool], QIcon] = {}
+_icons: dict[tuple[SpanKind, bool, bool], QIcon] = {}
 
 
-def kind_color(kind: SpanKind) -> QColor:
-    return KIND_COLORS.get(kind, KIND_COLORS[SpanKind.UNKNOWN])
+def kind_color(kind: SpanKind, palette: Palette | None = None) -> QColor:
+    kinds = (palette or colours()).span_kinds
+    return qcolor(kinds.get(kind, kinds[SpanKind.UNKNOWN]))
 
 
-def _paint_glyph(kind: SpanKind, error: bool, scale: float) -> QPixmap:
+def error_color(palette: Palette | None = None) -> QColor:
+    """What a failed span is drawn in (tree text, waterfall bar, glyph dot)."""
+    return qcolor((palette or colours()).span_error)
+
+
+def _paint_glyph(kind: SpanKind, error: bool, scale: float, palette: Palette) -> QPixmap:
     side = round(GLYPH_SIZE * scale)
     pixmap = QPixmap(side, side)
     pixmap.setDevicePixelRatio(scale)
@@ -53,30 +48,31 @@ def _paint_glyph(kind: SpanKind, error: bool, scale: float) -> QPixmap:
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(kind_color(kind))
+    painter.setBrush(kind_color(kind, palette))
     box = QRectF(1, 1, GLYPH_SIZE - 2, GLYPH_SIZE - 2)
     painter.drawRoundedRect(box, 3.5, 3.5)
     font = QFont()
     font.setPixelSize(10)
     font.setBold(True)
     painter.setFont(font)
-    painter.setPen(QColor("#ffffff"))
+    painter.setPen(qcolor(palette.on_fill))
     painter.drawText(box, Qt.AlignmentFlag.AlignCenter, _LETTERS.get(kind, "?"))
     if error:  # a red dot in the corner: the kind stays readable, the failure shows
-        painter.setPen(QColor("#ffffff"))
-        painter.setBrush(ERROR_COLOR)
+        painter.setPen(qcolor(palette.on_fill))
+        painter.setBrush(error_color(palette))
         painter.drawEllipse(QRectF(GLYPH_SIZE - 8, GLYPH_SIZE - 8, 7.5, 7.5))
     painter.end()
     return pixmap
 
 
 def kind_icon(kind: SpanKind, *, error: bool = False) -> QIcon:
-    """The cached glyph of ``kind`` (needs a QGuiApplication)."""
-    key = (kind, error)
+    """The cached glyph of ``kind`` in the current palette (needs a QGuiApplication)."""
+    palette = colours()
+    key = (kind, error, palette.dark)
     icon = _icons.get(key)
     if icon is None:
         icon = QIcon()
         for scale in (1.0, 2.0):  # crisp on high-DPI screens too
-            icon.addPixmap(_paint_glyph(kind, error, scale))
+            icon.addPixmap(_paint_glyph(kind, error, scale, palette))
         _icons[key] = icon
     return icon

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidg
 from countersign.domain import SpanRecord
 
 from ..async_work import BackgroundWork, CancelToken
+from ..palette import restyle, text_style
 
 #: Runs with more spans than this are searched off the GUI thread.
 OFF_THREAD_SPANS = 1_500
@@ -215,7 +216,7 @@ class SearchBar(QWidget):
         self.count.setObjectName("searchCount")
         self.count.setTextFormat(Qt.TextFormat.PlainText)
         self.count.setMinimumWidth(90)
-        self.count.setStyleSheet("QLabel { color: #4b5563; }")
+        restyle(self.count, lambda p: text_style("QLabel", p.muted))
         self.previous = QToolButton(self)
         self.previous.setText("▲")
         self.previous.setToolTip("Previous match (Shift+Enter, Shift+F3)")

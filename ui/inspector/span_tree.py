@@ -14,14 +14,15 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QFont
 
 from countersign.domain import SpanRecord
 from countersign.text import one_line
 
+from ..palette import colours, qcolor
 from ..widgets.text import plain_tooltip
 from .format import compact_count, cost_text, duration_text, own_and_total, span_duration
-from .kinds import ERROR_COLOR, kind_icon
+from .kinds import error_color, kind_icon
 from .run_tree import RunTree, SpanNode, build_run_tree
 
 
@@ -53,11 +54,6 @@ MATCH_ROLE = Qt.ItemDataRole.UserRole + 6
 #: True when the span failed.
 ERROR_ROLE = Qt.ItemDataRole.UserRole + 7
 
-PATH_BACKGROUND = QColor("#e3edfb")
-PROPOSER_BACKGROUND = QColor("#c5dbf8")
-MATCH_BACKGROUND = QColor("#fff3bf")
-CURRENT_MATCH_BACKGROUND = QColor("#ffc078")
-ORPHAN_COLOR = QColor("#8a5300")
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _Index = QModelIndex | QPersistentModelIndex
 _DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -195,15 +191,18 @@ class SpanTreeModel(QAbstractItemModel):
             return None if column == Column.TIMELINE else self._display(node, column)
         if role == _BACKGROUND:
             match = self._matches.get(node.order)
+            palette = colours()
             if match:
-                return CURRENT_MATCH_BACKGROUND if match == 2 else MATCH_BACKGROUND
+                return qcolor(palette.current_match_row if match == 2 else palette.match_row)
             if node.proposer:
-                return PROPOSER_BACKGROUND
-            return PATH_BACKGROUND if node.on_path else None
+                return qcolor(palette.proposer_row)
+            return qcolor(palette.path_row) if node.on_path else None
         if role == _FOREGROUND:
             if node.error:
-                return ERROR_COLOR
-            return ORPHAN_COLOR if node.orphan and column == Column.NAME else None
+                return error_color()
+            if node.orphan and column == Column.NAME:
+                return qcolor(colours().warning)
+            return None
         if role == _DECORATION:
             if column != Column.NAME:
                 return None

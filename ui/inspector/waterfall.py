@@ -25,15 +25,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..palette import colours, qcolor
 from .format import duration_text
-from .kinds import ERROR_COLOR, kind_color
+from .kinds import error_color, kind_color
 from .span_tree import BAR_ROLE
 
 #: Room left and right of the bars so the first and last are not glued to the edges.
 PAD = 6
 MIN_BAR = 2.0
-GRID_COLOR = QColor(0, 0, 0, 22)
-AXIS_TEXT = QColor("#4b5563")
+#: How opaque the grid lines are (0-255): a hint of the ticks, not a fence.
+GRID_ALPHA = 22
 #: Pixels per axis tick, roughly.
 TICK_SPACING = 90
 _Index = QModelIndex | QPersistentModelIndex
@@ -160,7 +161,7 @@ class TimelineHeader(QHeaderView):
         painter.restore()
         painter.save()
         painter.setClipRect(rect)
-        painter.setPen(QPen(AXIS_TEXT, 1))
+        painter.setPen(QPen(qcolor(colours().muted), 1))
         metrics = painter.fontMetrics()
         usable = max(1, rect.width() - 2 * PAD)
         marks = ticks(self.low_ns, self.high_ns, rect.width())
@@ -207,7 +208,7 @@ class WaterfallDelegate(QStyledItemDelegate):
         cell = option.rect
         painter.save()
         painter.setClipRect(cell)
-        painter.setPen(QPen(GRID_COLOR, 1))
+        painter.setPen(QPen(qcolor(colours().grid, GRID_ALPHA), 1))
         usable = max(1, cell.width() - 2 * PAD)
         for fraction in header.tick_fractions():
             x = int(cell.left() + PAD + fraction * usable)
@@ -222,7 +223,7 @@ class WaterfallDelegate(QStyledItemDelegate):
         height = max(4.0, cell.height() * 0.5)
         rect = QRectF(left, cell.top() + (cell.height() - height) / 2,
                       max(MIN_BAR, right - left), height)
-        color = QColor(ERROR_COLOR if error else kind_color(kind))
+        color = QColor(error_color() if error else kind_color(kind))
         if end is None:  # still running: fade towards the window's end, no hard edge
             gradient = QLinearGradient(rect.topLeft(), rect.topRight())
             gradient.setColorAt(0.0, color)

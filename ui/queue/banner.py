@@ -13,6 +13,8 @@ from enum import StrEnum
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from ..palette import Palette, Tone, restyle
+
 
 class BannerKind(StrEnum):
     INFO = "info"
@@ -20,11 +22,18 @@ class BannerKind(StrEnum):
     ERROR = "error"
 
 
-_STYLES = {
-    BannerKind.INFO: "background:#e0f2fe; color:#0c4a6e; border:1px solid #7dd3fc;",
-    BannerKind.WARNING: "background:#fef3c7; color:#78350f; border:1px solid #fcd34d;",
-    BannerKind.ERROR: "background:#fee2e2; color:#7f1d1d; border:1px solid #fca5a5;",
-}
+
+
+def _tone(palette: Palette, kind: BannerKind) -> Tone:
+    return {BannerKind.INFO: palette.info_banner, BannerKind.WARNING: palette.warning_banner,
+            BannerKind.ERROR: palette.error_banner}[kind]
+
+
+def _style(palette: Palette, kind: BannerKind) -> str:
+    tone = _tone(palette, kind)
+    return (f"#messageBanner {{ background: {tone.background}; color: {tone.text};"
+            f" border: 1px solid {tone.border}; border-radius: 4px; }}"
+            "#messageBanner QLabel { border: none; background: transparent; }")
 
 
 class MessageBanner(QFrame):
@@ -64,8 +73,7 @@ class MessageBanner(QFrame):
     def show_message(self, text: str, kind: BannerKind = BannerKind.INFO, *,
                      action: tuple[str, Callable[[], None]] | None = None) -> None:
         self.kind = kind
-        self.setStyleSheet(f"#messageBanner {{ {_STYLES[kind]} border-radius:4px; }}"
-                           f"#messageBanner QLabel {{ border:none; background:transparent; }}")
+        restyle(self, lambda palette: _style(palette, kind))
         self.label.setText(text)
         if action is None:
             self._action = None

@@ -41,8 +41,9 @@ from countersign.jsonio import MAX_DEPTH, canonical, depth
 from countersign.schema_check import validate
 from countersign.text import hidden_characters, one_line
 
+from ..palette import Palette, on_palette, restyle, strip_style, text_style
 from ..widgets.diff import DiffView, json_diff, pretty_json
-from ..widgets.text import MARKER_BACKGROUND, MARKER_FOREGROUND, monospace_font
+from ..widgets.text import marker_format, monospace_font
 
 #: How long typing must pause before the JSON is checked again.
 VALIDATE_DELAY_MS = 150
@@ -96,8 +97,11 @@ class EscapeHighlighter(QSyntaxHighlighter):
         super().__init__(document)
         self._pattern = QRegularExpression(r"\\u[0-9a-fA-F]{4}")
         self._format = QTextCharFormat()
-        self._format.setBackground(MARKER_BACKGROUND)
-        self._format.setForeground(MARKER_FOREGROUND)
+        on_palette(self, self._set_colours)
+
+    def _set_colours(self, palette: Palette) -> None:
+        self._format = marker_format(palette)
+        self.rehighlight()
 
     def highlightBlock(self, text: str) -> None:
         if "\\u" not in text:
@@ -145,9 +149,7 @@ class EditDialog(QDialog):
             f" will run {one_line(detail.action_class, 80)} with. Hidden characters are shown"
             " as \\uXXXX escapes. Ctrl+Enter accepts, Esc cancels.", self)
         self.error_banner = _plain_label(one_line(error or "", 600), self, name="editError")
-        self.error_banner.setStyleSheet(
-            "QLabel { background: #fdecea; color: #8c1d18; border-left: 4px solid #b3261e;"
-            " padding: 4px 6px; }")
+        restyle(self.error_banner, lambda p: strip_style("QLabel", p.error_banner, "4px 6px"))
         self.error_banner.setVisible(bool(error))
         self.editor = QPlainTextEdit(self)
         self.editor.setObjectName("argumentsEditor")
@@ -169,7 +171,7 @@ class EditDialog(QDialog):
         self.severity_radios: dict[EditSeverity, QRadioButton] = {}
         severity_box = self._severity_box()
         self.status_label = _plain_label("", self, name="editStatus")
-        self.status_label.setStyleSheet("QLabel { color: #555; }")
+        restyle(self.status_label, lambda p: text_style("QLabel", p.muted))
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
         self.ok_button: QPushButton = self.buttons.addButton(
             "Approve with these arguments  (Ctrl+Enter)", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -223,7 +225,7 @@ class EditDialog(QDialog):
                 lambda r=radio: r.setChecked(True))
             grid.addWidget(radio, row, 0)
             note = _plain_label(explanation, box, wrap=False)
-            note.setStyleSheet("QLabel { color: #555; }")
+            restyle(note, lambda p: text_style("QLabel", p.muted))
             grid.addWidget(note, row, 1)
         grid.setColumnStretch(1, 1)
         return box
@@ -256,10 +258,9 @@ class EditDialog(QDialog):
             markers = ", ".join(sorted({m for _, m in hidden})[:3])
             shown.append(f"Note: the text holds {len(hidden)} invisible character(s) typed or"
                          f" pasted as is ({markers}); they are sent as they are.")
-        if problems:
-            self.problems_label.setStyleSheet("QLabel { color: #8c1d18; }")
-        else:
-            self.problems_label.setStyleSheet("QLabel { color: #1b5e20; }")
+        restyle(self.problems_label,
+                lambda p: text_style("QLabel", p.error if problems else p.ok))
+        if not problems:
             shown.insert(0, "✓ Valid JSON" + (" that matches the schema" if
                                               self._detail.arguments_schema else
                                               " (the action has no schema to check)"))

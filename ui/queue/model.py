@@ -35,6 +35,7 @@ from PySide6.QtGui import QColor, QFont
 from countersign.domain import QueueRow, Risk
 from countersign.text import make_visible, one_line
 
+from ..palette import colours, qcolor
 from .columns import KEYS, TITLES, Column, QueueFilter, format_age, format_countdown
 
 ActionIdRole = Qt.ItemDataRole.UserRole + 1
@@ -46,9 +47,6 @@ DecidingRole = Qt.ItemDataRole.UserRole + 3
 
 Index = QModelIndex | QPersistentModelIndex
 
-_RISK_COLOURS = {Risk.HIGH: QColor("#b45309"), Risk.CRITICAL: QColor("#b91c1c")}
-_URGENT = QColor("#dc2626")
-_MUTED = QColor("#6b7280")
 _URGENT_SECONDS = 60
 #: Above this many new rows a batch is merged by one sort instead of row by row.
 _BULK = 256
@@ -184,14 +182,17 @@ class QueueModel(QAbstractTableModel):
         return None if row.deadline is None else row.deadline - self._clock()
 
     def _foreground(self, row: QueueRow, column: Column) -> QColor | None:
+        palette = colours()
         if row.id in self._deciding:
-            return _MUTED
+            return qcolor(palette.muted)
         if column is Column.RISK:
-            return _RISK_COLOURS.get(row.risk)
+            if row.risk is Risk.CRITICAL:
+                return qcolor(palette.error)
+            return qcolor(palette.warning) if row.risk is Risk.HIGH else None
         if column is Column.DEADLINE:
             left = self._remaining(row)
             if left is not None and left < _URGENT_SECONDS:
-                return _URGENT
+                return qcolor(palette.error)
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

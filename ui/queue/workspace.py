@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from countersign.domain import ActionState, Verdict
 
 from ..async_work import BackgroundWork, report_exception
+from ..palette import restyle, text_style
 from ..workspace import Workspace
 from .banner import BannerKind, MessageBanner
 from .columns import Column
@@ -91,7 +92,7 @@ class QueueWorkspace(Workspace):
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
         self.placeholder.setObjectName("queuePlaceholder")
-        self.placeholder.setStyleSheet("color:#6b7280; font-size:14px;")
+        restyle(self.placeholder, lambda p: text_style("QLabel", p.muted, "font-size: 14px;"))
         self._list_stack = QStackedWidget(self)
         self._list_stack.addWidget(self.view)
         self._list_stack.addWidget(self.placeholder)
@@ -156,7 +157,7 @@ class QueueWorkspace(Workspace):
         hint = QLabel(_HINT, self)
         hint.setObjectName("queueHint")
         hint.setTextFormat(Qt.TextFormat.PlainText)
-        hint.setStyleSheet("color:#6b7280;")
+        restyle(hint, lambda p: text_style("QLabel", p.muted))
         left_layout.addWidget(hint)
         right = QWidget(self)
         right_layout = QVBoxLayout(right)

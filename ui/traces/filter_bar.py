@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from countersign.domain.runs import RunQuery
 from countersign.text import one_line
 
+from ..palette import restyle, text_style
 from .runs_model import PAGE_SIZE
 
 #: (label, seconds back from now; None = all time; -1 = custom range).
@@ -101,7 +102,7 @@ class TracesFilterBar(QWidget):
         self.count = QLabel(self)
         self.count.setObjectName("runCount")
         self.count.setTextFormat(Qt.TextFormat.PlainText)
-        self.count.setStyleSheet("QLabel { color: #4b5563; }")
+        restyle(self.count, lambda p: text_style("QLabel", p.muted))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)

@@ -22,12 +22,12 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor
 
 from countersign.domain.runs import RunSummary
 from countersign.text import one_line
 
 from ..inspector.format import compact_count, cost_text, duration_text
+from ..palette import colours, qcolor
 
 #: Runs per page fetched from the store.
 PAGE_SIZE = 500
@@ -51,8 +51,6 @@ _HEADERS = ("Started", "Agent", "Run", "Spans", "Duration", "Tokens", "Cost", "S
 RUN_ROLE = Qt.ItemDataRole.UserRole + 1
 #: The row's trace id (str).
 TRACE_ID_ROLE = Qt.ItemDataRole.UserRole + 2
-ERROR_COLOR = QColor("#b91c1c")
-PENDING_COLOR = QColor("#9a3412")
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 _Index = QModelIndex | QPersistentModelIndex
@@ -171,9 +169,9 @@ class RunsModel(QAbstractTableModel):
             return self._display(run, column)
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == RunColumn.STATUS and run.status == "error":
-                return ERROR_COLOR
+                return qcolor(colours().error)
             if column == RunColumn.PENDING and run.pending_actions:
-                return PENDING_COLOR
+                return qcolor(colours().warning)
             return None
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT if RunColumn.SPANS <= column <= RunColumn.COST else None

@@ -22,7 +22,6 @@ from enum import IntEnum
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import (
-    QColor,
     QFont,
     QFontDatabase,
     QSyntaxHighlighter,
@@ -48,6 +47,8 @@ from countersign.text import (
     one_line,
 )
 
+from ..palette import Palette, on_palette, qcolor
+
 #: How much of a text is shown before the "Show all" button is needed.
 PREVIEW_CHARS = 200_000
 #: Longest block handed to Qt's layout; longer lines are shown in pieces.
@@ -55,8 +56,6 @@ LINE_PIECE = 2_000
 CONTINUATION = "↪ "
 
 _MARKER_RE = re.compile(f"{MARK_OPEN}[^{MARK_OPEN}{MARK_CLOSE}]{{1,48}}{MARK_CLOSE}")
-MARKER_BACKGROUND = QColor("#ffb74d")
-MARKER_FOREGROUND = QColor("#000000")
 
 
 class LineKind(IntEnum):
@@ -141,33 +140,43 @@ def monospace_font() -> QFont:
     return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
 
+def marker_format(palette: Palette) -> QTextCharFormat:
+    """How a visible marker for a hidden character is painted."""
+    marker = QTextCharFormat()
+    marker.setBackground(qcolor(palette.marker.background))
+    marker.setForeground(qcolor(palette.marker.text))
+    return marker
+
+
 class MarkerHighlighter(QSyntaxHighlighter):
-    """Paints ``⟦…⟧`` markers orange and styles the blocks named in `line_kinds`."""
+    """Paints ``⟦…⟧`` markers and styles the blocks named in `line_kinds`."""
 
     def __init__(self, document: QTextDocument) -> None:
         super().__init__(document)
         #: Block number → how to paint it; blocks not listed are body text.
         self.line_kinds: dict[int, LineKind] = {}
-        self._marker = QTextCharFormat()
-        self._marker.setBackground(MARKER_BACKGROUND)
-        self._marker.setForeground(MARKER_FOREGROUND)
+        self._whole_line: dict[LineKind, QTextCharFormat] = {}
+        on_palette(self, self._set_colours)
+
+    def _set_colours(self, palette: Palette) -> None:
+        self._marker = marker_format(palette)
         self._header = QTextCharFormat()
         self._header.setFontWeight(QFont.Weight.Bold)
-        self._header.setForeground(QColor("#1f4e8c"))
+        self._header.setForeground(qcolor(palette.accent))
         self._error_header = QTextCharFormat(self._header)
-        self._error_header.setForeground(QColor("#b3261e"))
+        self._error_header.setForeground(qcolor(palette.error))
         self._muted = QTextCharFormat()
-        self._muted.setForeground(QColor("#8a8a8a"))
+        self._muted.setForeground(qcolor(palette.muted))
         self._note = QTextCharFormat(self._muted)
         self._note.setFontItalic(True)
         self._added = QTextCharFormat()
-        self._added.setBackground(QColor("#d7f5dd"))
-        self._added.setForeground(QColor("#0b4f1c"))
+        self._added.setBackground(qcolor(palette.added.background))
+        self._added.setForeground(qcolor(palette.added.text))
         self._removed = QTextCharFormat()
-        self._removed.setBackground(QColor("#fbdcdc"))
-        self._removed.setForeground(QColor("#7a1010"))
+        self._removed.setBackground(qcolor(palette.removed.background))
+        self._removed.setForeground(qcolor(palette.removed.text))
         self._hunk = QTextCharFormat()
-        self._hunk.setForeground(QColor("#5a5aa8"))
+        self._hunk.setForeground(qcolor(palette.accent_alt))
         self._whole_line = {
             LineKind.HEADER: self._header,
             LineKind.ERROR_HEADER: self._error_header,
@@ -176,6 +185,7 @@ class MarkerHighlighter(QSyntaxHighlighter):
             LineKind.REMOVED: self._removed,
             LineKind.HUNK: self._hunk,
         }
+        self.rehighlight()
 
     def highlightBlock(self, text: str) -> None:
         kind = self.line_kinds.get(self.currentBlock().blockNumber()) if self.line_kinds else None

@@ -21,24 +21,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from countersign.domain import ActionDetail, ActionState, Risk, Verdict
+from countersign.domain import ActionDetail, ActionState, Verdict
 from countersign.text import one_line
 
 from ...json_tree import JsonValueView
+from ...palette import Palette, Tone, restyle, strip_style, text_style
 from ...widgets.text import PlainTextView, plain_tooltip
 from .format import describe_deadline
 from .hidden import HiddenFindings, find_hidden, find_hidden_in_text, might_hide
 
-#: Badge colours per risk tier: (background, text).
-RISK_COLORS: dict[Risk, tuple[str, str]] = {
-    Risk.LOW: ("#2e7d32", "#ffffff"),
-    Risk.MEDIUM: ("#f9a825", "#1a1a1a"),
-    Risk.HIGH: ("#e65100", "#ffffff"),
-    Risk.CRITICAL: ("#b71c1c", "#ffffff"),
-}
 #: The description box grows with its text up to this many lines, then scrolls.
 DESCRIPTION_LINES = 6
-_DEADLINE_COLORS = {"none": "#555555", "ok": "#333333", "soon": "#b35c00", "overdue": "#b71c1c"}
+
+
+def _deadline_colour(palette: Palette, urgency: str) -> str:
+    """Muted without a deadline, the usual text colour while there is time, then
+    warning and error."""
+    return {"none": palette.muted, "soon": palette.warning,
+            "overdue": palette.error}.get(urgency, "palette(window-text)")
 
 #: Verdict → (button text, shortcut key, tooltip).
 VERDICT_BUTTONS: dict[Verdict, tuple[str, str, str]] = {
@@ -60,9 +60,9 @@ def plain_label(parent: QWidget, text: str = "", *, name: str = "") -> QLabel:
     return label
 
 
-def chip_style(background: str, foreground: str) -> str:
-    return (f"QLabel {{ background: {background}; color: {foreground}; border-radius: 4px;"
-            " padding: 2px 8px; font-weight: bold; }")
+def chip_style(tone: Tone) -> str:
+    return (f"QLabel {{ background: {tone.background}; color: {tone.text};"
+            " border-radius: 4px; padding: 2px 8px; font-weight: bold; }")
 
 
 class ActionPanel(QWidget):
@@ -74,6 +74,7 @@ class ActionPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._deadline: float | None = None
+        self._urgency = ""
         self._allowed: set[str] = set()
         self._busy = False
         self.action_class = plain_label(self, name="actionClass")
@@ -83,17 +84,16 @@ class ActionPanel(QWidget):
         self.action_class.setFont(font)
         self.risk_badge = plain_label(self, name="riskBadge")
         self.autonomy = plain_label(self, name="autonomyLevel")
-        self.autonomy.setStyleSheet(chip_style("#e8eaf0", "#2b3550"))
+        restyle(self.autonomy, lambda p: chip_style(p.chip))
         self.state_chip = plain_label(self, name="actionState")
-        self.state_chip.setStyleSheet(chip_style("#444444", "#ffffff"))
+        restyle(self.state_chip, lambda p: chip_style(p.chip_strong))
         self.agent = plain_label(self, name="agentLine")
-        self.agent.setStyleSheet("QLabel { color: #444; }")
+        restyle(self.agent, lambda p: text_style("QLabel", p.muted))
         self.deadline_label = plain_label(self, name="deadline")
         self.warning_banner = plain_label(self, name="warningBanner")
         self.warning_banner.setWordWrap(True)
-        self.warning_banner.setStyleSheet(
-            "QLabel { background: #fff3e0; color: #6d3a00; border-left: 4px solid #ef6c00;"
-            " padding: 6px 8px; }")
+        restyle(self.warning_banner,
+                lambda p: strip_style("QLabel", p.warning_banner, "6px 8px"))
         self.description = PlainTextView(self)
         self.description.setObjectName("description")
         self.arguments = JsonValueView(self)
@@ -109,7 +109,7 @@ class ActionPanel(QWidget):
         self.schema_view.setMaximumHeight(220)
         self.schema_view.hide()
         self.busy_label = plain_label(self, name="busyLabel")
-        self.busy_label.setStyleSheet("QLabel { color: #1f4e8c; font-weight: bold; }")
+        restyle(self.busy_label, lambda p: text_style("QLabel", p.accent, "font-weight: bold;"))
         self.buttons: dict[str, QPushButton] = {}
         self._countdown = QTimer(self)
         self._countdown.setInterval(1000)
@@ -133,11 +133,12 @@ class ActionPanel(QWidget):
             button.clicked.connect(lambda _=False, v=verdict.value: self.verdict_requested.emit(v))
             self.buttons[verdict.value] = button
             buttons.addWidget(button)
-        self.buttons[Verdict.APPROVE.value].setStyleSheet(
-            "QPushButton:enabled { background: #2e7d32; color: white; font-weight: bold;"
-            " border-radius: 4px; padding: 4px 14px; }")
-        self.buttons[Verdict.REJECT.value].setStyleSheet(
-            "QPushButton:enabled { color: #b71c1c; font-weight: bold; }")
+        restyle(self.buttons[Verdict.APPROVE.value], lambda p: (
+            f"QPushButton:enabled {{ background: {p.approve.background};"
+            f" color: {p.approve.text}; font-weight: bold; border-radius: 4px;"
+            " padding: 4px 14px; }"))
+        restyle(self.buttons[Verdict.REJECT.value],
+                lambda p: text_style("QPushButton:enabled", p.error, "font-weight: bold;"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 0, 0, 0)
         layout.addLayout(top)
@@ -164,9 +165,9 @@ class ActionPanel(QWidget):
         """Show ``detail``; ``raw_reason`` set means ``arguments`` is unparsed text."""
         self.action_class.setText(one_line(detail.action_class, 120))
         self.action_class.setToolTip(plain_tooltip(detail.action_class))
-        background, foreground = RISK_COLORS[detail.risk]
-        self.risk_badge.setText(f"{detail.risk.value.upper()} RISK")
-        self.risk_badge.setStyleSheet(chip_style(background, foreground))
+        risk = detail.risk
+        self.risk_badge.setText(f"{risk.value.upper()} RISK")
+        restyle(self.risk_badge, lambda p: chip_style(p.risk[risk]))
         self.autonomy.setText(detail.autonomy_level.label)
         self.autonomy.setToolTip(plain_tooltip(
             f"Autonomy level of {detail.agent} {detail.agent_version} for"
@@ -252,9 +253,12 @@ class ActionPanel(QWidget):
     def _update_deadline(self) -> None:
         text, urgency = describe_deadline(self._deadline, time.time())
         self.deadline_label.setText(text)
+        if urgency == self._urgency:
+            return
+        self._urgency = urgency
         bold = "font-weight: bold;" if urgency in {"soon", "overdue"} else ""
-        color = _DEADLINE_COLORS[urgency]
-        self.deadline_label.setStyleSheet(f"QLabel {{ color: {color}; {bold} }}")
+        restyle(self.deadline_label,
+                lambda p: text_style("QLabel", _deadline_colour(p, urgency), bold))
 
     def stop(self) -> None:
         """Stop the countdown (the pane shows something else)."""

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QW
 from countersign.domain import ActionDetail, ActionState, SpanRecord
 
 from ...inspector import TraceInspector
+from ...palette import restyle, text_style
 from .action_panel import ActionPanel
 
 EMPTY_TEXT = "Select an action to see why the agent proposed it"
@@ -44,7 +45,7 @@ class ActionDetailPane(QWidget):
         self.message.setObjectName("detailMessage")
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setStyleSheet("QLabel { color: #666; font-size: 14pt; }")
+        restyle(self.message, lambda p: text_style("QLabel", p.muted, "font-size: 14pt;"))
         #: The reasoning chain: the run in the trace inspector, proposing span highlighted.
         self.reasoning = TraceInspector(self)
         self.action = ActionPanel(self)
