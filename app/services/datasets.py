@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain import Verdict
@@ -35,6 +35,7 @@ from ..review.datasets import (
     example_from_decision,
     example_from_label,
     last_conversation,
+    trusted_example,
     validate_dataset_name,
 )
 from ..review.export import export_examples
@@ -42,7 +43,7 @@ from ..review.export_formats import example_row
 from ..review.phoenix import PushResult, push_dataset
 from ..store.engine import Store
 from ..store.models import ActionRow, AgentRow, DecisionRow, RunRow, SpanRow
-from ..store.review_models import DatasetExampleRow, DatasetRow, LabelRow, ReviewItemRow
+from ..store.review_models import DatasetRow, LabelRow, ReviewItemRow
 from . import audit
 
 #: Examples inserted per statement while building (and reported as progress).
@@ -227,18 +228,22 @@ def build_dataset(session: Session, name: str, wanted: DatasetFilter, *, actor: 
     session.add(row)
     session.flush()
     count = 0
-    chunk: list[dict[str, Any]] = []
+    chunk: list[tuple[int, int, str, str]] = []
+    placeholder = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
+    sql = ("INSERT INTO dataset_examples (dataset_id, position, key, body_json) VALUES "
+           f"({placeholder}, {placeholder}, {placeholder}, {placeholder})")
+    connection = session.connection()
     for example in gather_examples(session, wanted):
-        chunk.append({"dataset_id": row.id, "position": count, "key": example.key,
-                      "body_json": _encode.encode(example_row(example)).decode()})
+        chunk.append((row.id, count, example.key,
+                      _encode.encode(example_row(example)).decode()))
         count += 1
         if len(chunk) >= CHUNK:
-            session.execute(insert(DatasetExampleRow), chunk)
+            connection.exec_driver_sql(sql, chunk)
             chunk = []
             if progress is not None:
                 progress(count)
     if chunk:
-        session.execute(insert(DatasetExampleRow), chunk)
+        connection.exec_driver_sql(sql, chunk)
     if progress is not None:
         progress(count)
     row.example_count = count
@@ -271,11 +276,16 @@ def read_examples(session: Session, name: str, version: int | None = None,
                   ) -> Iterator[Example]:
     """The examples of a stored version (the newest when None), in order."""
     row = dataset_row(session, name, version)
-    rows = session.execute(select(DatasetExampleRow.body_json)
-                           .where(DatasetExampleRow.dataset_id == row.id)
-                           .order_by(DatasetExampleRow.position)).scalars()
-    for text in rows.yield_per(CHUNK):
-        yield Example.model_construct(**_decode.decode(text))
+    placeholder = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
+    cursor = session.connection().exec_driver_sql(
+        "SELECT body_json FROM dataset_examples WHERE dataset_id = "
+        f"{placeholder} ORDER BY position", (row.id,))
+    while True:
+        rows = cursor.fetchmany(CHUNK)
+        if not rows:
+            return
+        for (text,) in rows:
+            yield trusted_example(_decode.decode(text))
 
 
 def diff_versions(session: Session, name: str, old: int, new: int) -> DatasetDiff:

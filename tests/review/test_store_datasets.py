@@ -128,3 +128,16 @@ def test_a_build_killed_half_way_leaves_no_partial_version(sqlite_url: str,
     info = datasets.build("big", actor="ana")
     assert (info.version, info.examples) == (1, 25_000)
     store.dispose()
+
+
+def test_a_stored_example_reads_back_equal_to_the_one_built() -> None:
+    from countersign.review.datasets import Example, example_from_decision, trusted_example
+    from countersign.review.export_formats import example_row
+
+    built = example_from_decision(action_id=3, tool_name="refund", proposed_arguments={"a": 1},
+                                  verdict="edit", decided_arguments={"a": 2}, severity="material")
+    validated = Example.model_validate(example_row(built))
+    again = trusted_example(json.loads(json.dumps(example_row(built))))
+    assert again == validated == built and again.model_dump() == validated.model_dump()
+    with pytest.raises(ValueError, match="exactly the fields"):
+        trusted_example({"key": "x"})
