@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from sqlalchemy import func, select
@@ -38,13 +38,14 @@ from ..review.datasets import (
     trusted_example,
     validate_dataset_name,
 )
-from ..review.export import export_examples
 from ..review.export_formats import example_row
-from ..review.phoenix import PushResult, push_dataset
 from ..store.engine import Store
 from ..store.models import ActionRow, AgentRow, DecisionRow, RunRow, SpanRow
 from ..store.review_models import DatasetRow, LabelRow, ReviewItemRow
 from . import audit
+
+if TYPE_CHECKING:
+    from ..review.phoenix import PushResult
 
 #: Examples inserted per statement while building (and reported as progress).
 CHUNK = 10_000
@@ -326,6 +327,8 @@ class DatasetService:
         """Write a version to ``out`` (temporary file, then rename); returns the
         version's info and how many examples were written. ``progress`` hears the
         running count, ``cancel`` may stop it (`ExportCancelled`, nothing written)."""
+        from ..review.export import export_examples
+
         with self.store.read() as session:
             row = dataset_row(session, name, version)
             info = _info(row)
@@ -337,6 +340,8 @@ class DatasetService:
     def push(self, name: str, url: str, *, version: int | None = None,
              api_key: str | None = None, timeout: float = 30) -> tuple[DatasetInfo, PushResult]:
         """Upload a version to a Phoenix server (`PhoenixError` naming the cause)."""
+        from ..review.phoenix import push_dataset  # httpx only when pushing
+
         with self.store.read() as session:
             row = dataset_row(session, name, version)
             info = _info(row)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
@@ -25,7 +25,6 @@ from ..domain.review import (
     SampleReport,
 )
 from ..jsonio import loads
-from ..review.agreement import AgreementReport, agreement_report
 from ..review.rubric import Rubric, parse_rubric_toml
 from ..review.sampling import SamplingRule
 from ..store.engine import Store
@@ -50,6 +49,9 @@ from .review_rubrics import (
 )
 from .review_rules import load_rules, replace_rules, sync_config_rules
 from .review_sampling import add_item, sample_pending
+
+if TYPE_CHECKING:
+    from ..review.agreement import AgreementReport
 
 StateFilter = Literal["open", "done", "all"]
 #: Candidates the next-item query returns at once (more are read if all are lost).
@@ -182,6 +184,8 @@ def agreement(session: Session, rubric: str, version: int | None = None) -> Agre
     """Krippendorff's alpha per question and Cohen's kappa per reviewer pair over the
     stored labels answering ``rubric`` (its newest version's questions; labels of
     older versions count where their answers still fit)."""
+    from ..review.agreement import agreement_report  # numpy: only when asked
+
     found = get_rubric(session, rubric, version)
     query = select(LabelRow.item_id, LabelRow.reviewer, LabelRow.answers_json).where(
         LabelRow.rubric == rubric)

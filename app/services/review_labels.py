@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from ..domain.review import Claim, LabelRecord
 from ..jsonio import JsonInputError, canonical, clean, loads
 from ..review.rubric import AnswerError, label_outcome, validate_answers
-from ..schema_check import SchemaProblem, validate
 from ..store.models import ActionRow
 from ..store.review_models import LabelRow, ReviewClaimRow, ReviewItemRow
 from . import audit
@@ -93,7 +92,7 @@ class InvalidAnswer(ReviewError):
 class InvalidCorrection(ReviewError):
     """A correction that breaks the action's argument schema (every problem listed)."""
 
-    def __init__(self, problems: Sequence[SchemaProblem]) -> None:
+    def __init__(self, problems: Sequence[Any]) -> None:
         self.problems = list(problems)
         lines = "; ".join(f"{p.path}: {p.message}" for p in self.problems)
         super().__init__(f"the correction breaks the action's schema at {lines}")
@@ -181,6 +180,10 @@ def release(session: Session, item_id: int, reviewer: str) -> bool:
 def _checked_correction(session: Session, item: ReviewItemRow, correction: Any) -> str | None:
     if correction is None:
         return None
+    # jsonschema is imported only when a correction is checked: opening the services
+    # (every CLI command) must stay light.
+    from ..schema_check import SchemaProblem, validate
+
     try:
         cleaned, _ = clean(correction)
     except JsonInputError as exc:

@@ -23,7 +23,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..domain import ActionState, Verdict
@@ -70,6 +69,8 @@ def _uses_run_fields(rules: Sequence[SamplingRule]) -> bool:
 
 def _insert(session: Session) -> Any:
     """An INSERT into review_items for this dialect (both know ON CONFLICT)."""
+    from sqlalchemy.dialects import postgresql, sqlite  # 20 ms: only to add by hand
+
     name = session.get_bind().dialect.name
     module: Any = postgresql if name == "postgresql" else sqlite
     return module.insert(ReviewItemRow)
