@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from .palette import Palette, application_palette_changed, restyle, text_style
 from .shortcuts import CommandTable, ShortcutsDialog
 from .stall_monitor import FrameStallMonitor
+from .widgets.text import plain_tooltip
 from .workspace import Workspace
 from .workspaces import WORKSPACES, window_commands
 
@@ -58,7 +59,7 @@ def _status_label(name: str, tip: str) -> QLabel:
     label = QLabel()
     label.setObjectName(name)
     label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setToolTip(tip)
+    label.setToolTip(plain_tooltip(tip))
     label.setContentsMargins(8, 0, 8, 0)
     return label
 
@@ -180,7 +181,7 @@ class MainWindow(QMainWindow):
         self.services = services
         where = services.store_description
         self.store_label.setText(where)
-        self.store_label.setToolTip(f"Store: {where}")
+        self.store_label.setToolTip(plain_tooltip(f"Store: {where}"))
         for workspace in self.workspaces:
             workspace.attach(services)
 
@@ -192,7 +193,8 @@ class MainWindow(QMainWindow):
             self.show_error(f"{health.name}: {health.last_error}")
         self._health[health.name] = f"{health.name}: {health.status.value}"
         self.health_label.setText(" · ".join(self._health.values()))
-        self.health_label.setToolTip("\n".join(f"{name}: {text}" for name in self._health))
+        self.health_label.setToolTip(plain_tooltip(
+            "\n".join(f"{name}: {text}" for name in self._health)))
 
     def attach_receiver(self, receiver: ConsoleReceiver) -> None:
         """Show the console's OTLP receiver in the status bar (counts once a second)."""
@@ -205,7 +207,7 @@ class MainWindow(QMainWindow):
             return
         text, tip = self.receiver.summary()
         self.receiver_label.setText(text)
-        self.receiver_label.setToolTip(tip)
+        self.receiver_label.setToolTip(plain_tooltip(tip))
         self.receiver_label.setVisible(bool(text))
         failed = bool(self.receiver.error)
         restyle(self.receiver_label, lambda p: _error_style(p) if failed else "")
@@ -221,7 +223,7 @@ class MainWindow(QMainWindow):
         """The last error, one line in the status bar (full text in the tooltip)."""
         first = text.strip().splitlines()[0] if text.strip() else text
         self.error_label.setText(first if len(first) <= 90 else first[:89] + "…")
-        self.error_label.setToolTip(text)
+        self.error_label.setToolTip(plain_tooltip(text))
         self.error_label.show()
 
     # -- status bar --------------------------------------------------------------------

@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .widgets.text import plain_tooltip
+
 
 @dataclass(frozen=True)
 class Command:
@@ -99,7 +101,7 @@ class CommandTable:
             action.setStatusTip(command.tip)
             keys = _key_text(action)
             label = plain_text(action)
-            action.setToolTip(f"{label} ({keys})" if keys else label)
+            action.setToolTip(plain_tooltip(f"{label} ({keys})" if keys else label))
             if command.name == "file.quit":
                 action.setMenuRole(QAction.MenuRole.QuitRole)
             elif command.name == "help.about":

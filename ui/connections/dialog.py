@@ -47,6 +47,7 @@ from countersign.config.writer import (
 )
 from countersign.text import one_line
 
+from ..widgets.text import plain_tooltip
 from .form import SourceForm
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ class ConnectionsDialog(QDialog):
                      one_line(error, 300))
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)  # plain text: errors come from servers
-                item.setToolTip(error if col == 5 else text)
+                item.setToolTip(plain_tooltip(error if col == 5 else text))
                 self.table.setItem(row, col, item)
             if source.name == selected:
                 self.table.selectRow(row)
@@ -333,7 +334,7 @@ class ConnectionsDialog(QDialog):
         text = f"'{source.name}': {'OK' if result.ok else 'FAILED'}: {result.detail}"
         self._tests[source.name] = "" if result.ok else result.detail
         self.status.setText(one_line(text, 500))
-        self.status.setToolTip(result.detail)
+        self.status.setToolTip(plain_tooltip(result.detail))
         self.refresh()
         self.tested.emit(source.name, result.ok, result.detail)
 

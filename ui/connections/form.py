@@ -34,6 +34,8 @@ from countersign.config import SourceConfig
 from countersign.plugin_host import loading as sources
 from countersign.plugin_host.manifest import describe_errors
 
+from ..widgets.text import plain_tooltip
+
 SECRET_FIELDS = ("api_key",)
 KEEP_SECRET_HINT = "stored in the keyring; type to replace"
 
@@ -109,7 +111,7 @@ class SourceForm(QDialog):
             default = None if info.is_required() else info.get_default(call_default_factory=True)
             editor = self._editor(name, _base_type(info.annotation), values.get(name, default))
             editor.setObjectName(f"field_{name}")
-            editor.setToolTip(info.description or "")
+            editor.setToolTip(plain_tooltip(info.description or ""))
             self._editors[name] = editor
             label = name.replace("_", " ") + ("" if not info.is_required() else " *")
             self.fields.addRow(label, editor)

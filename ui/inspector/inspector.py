@@ -36,6 +36,7 @@ from countersign.text import one_line
 
 from ..async_work import BackgroundWork
 from ..palette import restyle, strip_style, text_style
+from ..widgets.text import plain_tooltip
 from .detail import SpanDetailView
 from .format import compact_count, cost_text, duration_text
 from .run_tree import RunTree, SpanNode, build_run_tree
@@ -136,7 +137,7 @@ class TraceInspector(QWidget):
         button.setText(text)
         button.setProperty("longText", text)
         button.setProperty("shortText", short or text)
-        button.setToolTip(tip)
+        button.setToolTip(plain_tooltip(tip))
         button.setAutoRaise(False)
         button.clicked.connect(slot)
         return button

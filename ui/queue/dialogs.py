@@ -43,7 +43,7 @@ from countersign.text import hidden_characters, one_line
 
 from ..palette import Palette, on_palette, restyle, strip_style, text_style
 from ..widgets.diff import DiffView, json_diff, pretty_json
-from ..widgets.text import marker_format, monospace_font
+from ..widgets.text import marker_format, monospace_font, plain_tooltip
 
 #: How long typing must pause before the JSON is checked again.
 VALIDATE_DELAY_MS = 150
@@ -218,7 +218,8 @@ class EditDialog(QDialog):
         for row, (severity, text, keys, explanation, name) in enumerate(SEVERITIES):
             radio = QRadioButton(f"{text}   {keys}", box)
             radio.setObjectName(name)
-            radio.setToolTip(f"{explanation} Shortcut {keys} or Alt+underlined letter.")
+            radio.setToolTip(plain_tooltip(
+                f"{explanation} Shortcut {keys} or Alt+underlined letter."))
             self.severity_group.addButton(radio)
             self.severity_radios[severity] = radio
             QShortcut(QKeySequence(keys), self).activated.connect(

@@ -22,6 +22,7 @@ from countersign.domain.runs import RunQuery
 from countersign.text import one_line
 
 from ..palette import restyle, text_style
+from ..widgets.text import plain_tooltip
 from .runs_model import PAGE_SIZE
 
 #: (label, seconds back from now; None = all time; -1 = custom range).
@@ -40,7 +41,7 @@ def _spin(parent: QWidget, name: str, tip: str, suffix: str, *, decimals: int = 
           maximum: float = 1e9, prefix: str = "", anything: str) -> QDoubleSpinBox:
     spin = QDoubleSpinBox(parent)
     spin.setObjectName(name)
-    spin.setToolTip(tip)
+    spin.setToolTip(plain_tooltip(tip))
     spin.setDecimals(decimals)
     spin.setRange(0, maximum)
     spin.setPrefix(prefix)
@@ -79,7 +80,7 @@ class TracesFilterBar(QWidget):
         for edit, tip in ((self.since, "From"), (self.until, "Until")):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd HH:mm")
-            edit.setToolTip(tip)
+            edit.setToolTip(plain_tooltip(tip))
             edit.hide()
         self.status = QComboBox(self)
         self.status.setObjectName("runStatusFilter")

@@ -28,6 +28,7 @@ from countersign.text import one_line
 
 from ..inspector.format import compact_count, cost_text, duration_text
 from ..palette import colours, qcolor
+from ..widgets.text import plain_tooltip
 
 #: Runs per page fetched from the store.
 PAGE_SIZE = 500
@@ -176,7 +177,7 @@ class RunsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT if RunColumn.SPANS <= column <= RunColumn.COST else None
         if role == Qt.ItemDataRole.ToolTipRole and column == RunColumn.RUN:
-            return one_line(run.name, 500) or None
+            return plain_tooltip(one_line(run.name, 500)) or None
         if role == RUN_ROLE:
             return run
         if role == TRACE_ID_ROLE:

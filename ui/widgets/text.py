@@ -128,7 +128,10 @@ def display_text(text: str, limit: int | None = PREVIEW_CHARS) -> tuple[list[str
 
 def plain_tooltip(text: str, limit: int = 1_500) -> str:
     """A tooltip showing untrusted ``text`` literally. Qt guesses whether a tooltip is
-    rich text, so the text is escaped and wrapped rather than passed as is."""
+    rich text, so the text is escaped and wrapped rather than passed as is. Empty text
+    stays empty: Qt shows no tooltip for it (an empty paragraph would show a box)."""
+    if not text:
+        return ""
     head, cut = elide(text, limit)
     body = html.escape(make_visible(head))
     if cut:

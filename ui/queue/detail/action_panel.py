@@ -127,7 +127,7 @@ class ActionPanel(QWidget):
         for verdict, (text, key, tip) in VERDICT_BUTTONS.items():
             button = QPushButton(f"{text}  [{key}]", self)
             button.setObjectName(f"{verdict.value}Button")
-            button.setToolTip(f"{tip} — shortcut {key}")
+            button.setToolTip(plain_tooltip(f"{tip} — shortcut {key}"))
             button.setMinimumHeight(34)
             button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             button.clicked.connect(lambda _=False, v=verdict.value: self.verdict_requested.emit(v))
@@ -281,4 +281,4 @@ class ActionPanel(QWidget):
             button.setEnabled(allowed and not self._busy)
             _text, key, tip = VERDICT_BUTTONS[Verdict(verdict)]
             suffix = "" if allowed else " (not allowed for this action)"
-            button.setToolTip(f"{tip} — shortcut {key}{suffix}")
+            button.setToolTip(plain_tooltip(f"{tip} — shortcut {key}{suffix}"))
