@@ -7,20 +7,25 @@ happens next depends on the outcome: committed → the row leaves and the next o
 selected; already decided elsewhere → a message and the row leaves; invalid edit →
 the edit dialog again; store unreachable → a message with Retry (same idempotency
 key), and the row stays pending.
+
+The flow does not know the Queue workspace: it asks a `VerdictHost` (which action is
+shown, is a row still there, select one, give the keyboard back to the list), writes
+to the workspace's `MessageBanner`, and tells the rest through its signals.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
 from countersign.domain import ActionState, DecisionRecord, Verdict
 from countersign.text import one_line
 
 from ..async_work import BackgroundWork, report_exception
-from .banner import BannerKind
+from .banner import BannerKind, MessageBanner
 from .verdicts import VerdictAttempt, describe_already, describe_done, record_verdict
 
 if TYPE_CHECKING:
@@ -29,7 +34,6 @@ if TYPE_CHECKING:
     from countersign.session import Services
 
     from .reads import LoadedAction
-    from .workspace import QueueWorkspace
 
 
 def what(detail: ActionDetail) -> str:
@@ -48,12 +52,43 @@ def _explain_gone(decisions: DecisionService, action_id: int) -> str:
     return describe_already(exc, f"Action #{action_id}")
 
 
+class VerdictHost(Protocol):
+    """What the flow needs of the view that shows the actions (the Queue workspace)."""
+
+    @property
+    def loaded(self) -> LoadedAction | None:
+        """The action whose detail is on screen, if it is still the selected one."""
+
+    def holds(self, action_id: int) -> bool:
+        """Whether the list still holds ``action_id`` (shown or filtered out)."""
+
+    def select_action(self, action_id: int) -> bool:
+        """Select ``action_id`` (False when it is not shown)."""
+
+    def back_to_list(self) -> None:
+        """Give the keyboard back to the list, so J/K and the verdict keys work."""
+
+
 class VerdictFlow(QObject):
     """Owns the verdict attempts of one Queue workspace (see the module docstring)."""
 
-    def __init__(self, workspace: QueueWorkspace, work: BackgroundWork) -> None:
-        super().__init__(workspace)
-        self._ws = workspace
+    # Signals
+    #: A verdict on this action started (True) or stopped (False) being recorded.
+    decidingChanged = Signal(int, bool)
+    #: This action left the queue through a verdict given here (or found already
+    #: given): the list drops it and moves on.
+    actionLeft = Signal(int)
+    #: A short confirmation for the status bar ("Approved: billing-bot · refund").
+    notice = Signal(str)
+    #: A store error, one line, for the status bar.
+    errorOccurred = Signal(str)
+
+    def __init__(self, host: VerdictHost, banner: MessageBanner, work: BackgroundWork,
+                 dialog_parent: QWidget) -> None:
+        super().__init__(dialog_parent)
+        self._host = host
+        self._banner = banner
+        self._dialog_parent = dialog_parent
         self._work = work
         self._services: Services | None = None
         self._decisions: DecisionService | None = None
@@ -80,7 +115,7 @@ class VerdictFlow(QObject):
 
     def start(self, verdict: Verdict, _checked: bool = False) -> None:
         """A verdict command fired: ask what is needed, then record it."""
-        loaded = self._ws.loaded
+        loaded = self._host.loaded
         if loaded is None or self._decisions is None:
             return
         detail = loaded.detail
@@ -99,9 +134,7 @@ class VerdictFlow(QObject):
         try:
             return self._ask_dialog(verdict, loaded, error=error, draft=draft)
         finally:
-            # Back to the list, so J/K and the verdict keys work again at once.
-            self._ws.window().activateWindow()
-            self._ws.focus_list()
+            self._host.back_to_list()
 
     def _ask_dialog(self, verdict: Verdict, loaded: LoadedAction, *, error: str | None,
                     draft: str | None) -> VerdictAttempt | None:
@@ -112,19 +145,19 @@ class VerdictFlow(QObject):
         if verdict is Verdict.APPROVE:
             return base
         if verdict is Verdict.EDIT:
-            edit = dialogs.ask_edit(self._ws, detail, loaded.arguments, error=error,
+            edit = dialogs.ask_edit(self._dialog_parent, detail, loaded.arguments, error=error,
                                     draft=draft)
             if edit is None:
                 return None
             return VerdictAttempt(detail.id, verdict, detail.version, arguments=edit.arguments,
                                   severity=edit.severity, draft=edit.text)
         if verdict is Verdict.REJECT:
-            reason = dialogs.ask_reject(self._ws, detail)
+            reason = dialogs.ask_reject(self._dialog_parent, detail)
             if reason is None:
                 return None
             return VerdictAttempt(detail.id, verdict, detail.version, reason=reason)
         if verdict is Verdict.RESPOND:
-            response = dialogs.ask_respond(self._ws, detail)
+            response = dialogs.ask_respond(self._dialog_parent, detail)
             if response is None:
                 return None
             return VerdictAttempt(detail.id, verdict, detail.version, response=response)
@@ -134,8 +167,7 @@ class VerdictFlow(QObject):
         if self._decisions is None or self.is_deciding(attempt.action_id):
             return
         self._in_flight[attempt.action_id] = (attempt, loaded)
-        self._ws.model.set_deciding(attempt.action_id, True)
-        self._ws.update_verdicts()
+        self.decidingChanged.emit(attempt.action_id, True)
         self._work.submit(record_verdict, self._decisions, attempt, self.reviewer,
                           on_done=functools.partial(self._done, attempt),
                           on_error=functools.partial(self._failed_with, attempt))
@@ -144,7 +176,7 @@ class VerdictFlow(QObject):
 
     def _finish(self, attempt: VerdictAttempt) -> LoadedAction | None:
         entry = self._in_flight.pop(attempt.action_id, None)
-        self._ws.model.set_deciding(attempt.action_id, False)
+        self.decidingChanged.emit(attempt.action_id, False)
         return None if entry is None else entry[1]
 
     def _done(self, attempt: VerdictAttempt, record: DecisionRecord) -> None:
@@ -154,11 +186,10 @@ class VerdictFlow(QObject):
         loaded = self._finish(attempt)
         self._failed.pop(attempt.action_id, None)
         name = what(loaded.detail) if loaded is not None else f"#{attempt.action_id}"
-        if self._ws.banner.text and f"#{attempt.action_id}" in self._ws.banner.text:
-            self._ws.banner.hide_message()
-        self._ws.notice.emit(describe_done(record, name))
-        self._ws.apply_rows([], {attempt.action_id}, ours={attempt.action_id})
-        self._ws.update_verdicts()
+        if self._banner.text and f"#{attempt.action_id}" in self._banner.text:
+            self._banner.hide_message()
+        self.notice.emit(describe_done(record, name))
+        self.actionLeft.emit(attempt.action_id)
 
     def _failed_with(self, attempt: VerdictAttempt, exc: BaseException) -> None:
         from countersign.services.actions import UnknownAction
@@ -171,16 +202,16 @@ class VerdictFlow(QObject):
 
         loaded = self._finish(attempt)
         name = what(loaded.detail) if loaded is not None else f"Action #{attempt.action_id}"
-        banner = self._ws.banner
+        banner = self._banner
         action_id = attempt.action_id
         if isinstance(exc, AlreadyDecided):
             self._failed.pop(action_id, None)
             banner.show_message(describe_already(exc, name), BannerKind.WARNING)
-            self._ws.apply_rows([], {action_id}, ours={action_id})
+            self.actionLeft.emit(action_id)
         elif isinstance(exc, UnknownAction):
             self._failed.pop(action_id, None)
             banner.show_message(f"{name} no longer exists.", BannerKind.WARNING)
-            self._ws.apply_rows([], {action_id}, ours={action_id})
+            self.actionLeft.emit(action_id)
         elif isinstance(exc, InvalidArguments) and loaded is not None:
             banner.show_message(f"The edit was not recorded: {exc}", BannerKind.ERROR)
             QTimer.singleShot(0, functools.partial(self._edit_again, attempt, loaded, str(exc)))
@@ -191,23 +222,22 @@ class VerdictFlow(QObject):
             banner.show_message(
                 f"Could not record the verdict on {name}; it is still pending. {exc}",
                 BannerKind.ERROR, action=("Retry", functools.partial(self.retry, action_id)))
-            self._ws.errorOccurred.emit(str(exc))
+            self.errorOccurred.emit(str(exc))
         else:
             self._failed[action_id] = attempt
             banner.show_message(f"Could not record the verdict on {name}: "
                                 f"{type(exc).__name__}: {exc}", BannerKind.ERROR,
                                 action=("Retry", functools.partial(self.retry, action_id)))
             report_exception(type(exc), exc, exc.__traceback__)
-        self._ws.update_verdicts()
 
     def retry(self, action_id: int) -> None:
         """Send the failed attempt again, with the same idempotency key."""
         attempt = self._failed.get(action_id)
-        loaded = self._ws.loaded
-        if attempt is None or self._ws.model.get(action_id) is None:
+        loaded = self._host.loaded
+        if attempt is None or not self._host.holds(action_id):
             return
         if loaded is None or loaded.detail.id != action_id:
-            if not self._ws.select_action(action_id):
+            if not self._host.select_action(action_id):
                 return
             QTimer.singleShot(0, functools.partial(self.retry, action_id))
             return
@@ -215,7 +245,7 @@ class VerdictFlow(QObject):
 
     def _edit_again(self, attempt: VerdictAttempt, loaded: LoadedAction, error: str) -> None:
         """The store refused the edit: reopen the editor on the reviewer's text."""
-        if self._ws.model.get(attempt.action_id) is None or self.is_deciding(attempt.action_id):
+        if not self._host.holds(attempt.action_id) or self.is_deciding(attempt.action_id):
             return
         again = self._ask(Verdict.EDIT, loaded, error=error, draft=attempt.draft)
         if again is not None:
@@ -225,8 +255,8 @@ class VerdictFlow(QObject):
         """The action under review was decided elsewhere: say by whom."""
         if self._decisions is None:
             return
-        self._ws.banner.show_message(f"Action #{action_id} left the queue.", BannerKind.WARNING)
+        self._banner.show_message(f"Action #{action_id} left the queue.", BannerKind.WARNING)
         self._work.submit(_explain_gone, self._decisions, action_id,
-                          on_done=lambda text: self._ws.banner.show_message(
+                          on_done=lambda text: self._banner.show_message(
                               f"{text} Press J for the next action.", BannerKind.WARNING),
                           on_error=lambda _exc: None)

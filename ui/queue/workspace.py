@@ -74,7 +74,6 @@ class QueueWorkspace(Workspace):
     def __init__(self, table: CommandTable, work: BackgroundWork,
                  parent: QWidget | None = None) -> None:
         super().__init__(table, work, parent)
-        self._work = work
         self._actions: ActionService | None = None
         self._feed: ChangeFeed | None = None
         self._states = (ActionState.PENDING,)
@@ -99,7 +98,7 @@ class QueueWorkspace(Workspace):
         self._list_stack.setCurrentWidget(self.placeholder)
         self.banner = MessageBanner(self)
         self.pane = self._make_pane()
-        self.flow = VerdictFlow(self, work)
+        self.flow = VerdictFlow(self, self.banner, work, dialog_parent=self)
         self._layout()
         self._loading_timer = QTimer(self)
         self._loading_timer.setSingleShot(True)
@@ -183,6 +182,10 @@ class QueueWorkspace(Workspace):
         for verdict, name in VERDICT_COMMANDS.items():
             commands[name].triggered.connect(functools.partial(self.flow.start, verdict))
         self.pane.verdict_requested.connect(lambda value: self.flow.start(Verdict(value)))
+        self.flow.decidingChanged.connect(self._deciding_changed)
+        self.flow.actionLeft.connect(self._left_by_verdict)
+        self.flow.notice.connect(self.notice)
+        self.flow.errorOccurred.connect(self.errorOccurred)
         commands["go.next"].triggered.connect(lambda: self.step(+1))
         commands["go.previous"].triggered.connect(lambda: self.step(-1))
         commands["go.filter"].triggered.connect(self.filter_bar.focus_text)
@@ -199,11 +202,11 @@ class QueueWorkspace(Workspace):
         """Start showing the store's queue: first chunk, then the rest, then live."""
         actions = self._actions = services.actions
         self.flow.attach(services)
-        self._feed = ChangeFeed(actions, self._work, states=self._states, parent=self)
+        self._feed = ChangeFeed(actions, self.work, states=self._states, parent=self)
         self._feed.batch.connect(self._on_batch)
         self._feed.failed.connect(self._feed_failed)
         self._feed.recovered.connect(self.banner.hide_message)
-        self._work.submit(load_queue, actions, self._states, FIRST_CHUNK,
+        self.work.submit(load_queue, actions, self._states, FIRST_CHUNK,
                           on_done=self._first_rows, on_error=self._load_failed)
         if self.is_active:
             self.focus_list()
@@ -220,7 +223,7 @@ class QueueWorkspace(Workspace):
         if self._feed is not None:
             self._feed.start(snapshot.after_change_id)
         if not snapshot.complete and self._actions is not None:
-            self._work.submit(load_queue, self._actions, self._states, None,
+            self.work.submit(load_queue, self._actions, self._states, None,
                               on_done=self._all_rows, on_error=self._load_failed)
         else:
             self._loading_queue = False
@@ -230,7 +233,7 @@ class QueueWorkspace(Workspace):
         self.firstRowsShown.emit()
 
     def _all_rows(self, snapshot: QueueSnapshot) -> None:
-        self._work.spawn(self._feed_rows(snapshot.rows), name="queue-load-rest")
+        self.work.spawn(self._feed_rows(snapshot.rows), name="queue-load-rest")
 
     async def _feed_rows(self, rows: list[Any]) -> None:
         """Hand a large load over in slices so no single frame stalls."""
@@ -329,6 +332,24 @@ class QueueWorkspace(Workspace):
     def focus_list(self) -> None:
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
+    # -- VerdictHost (what the verdict flow asks of us) ---------------------------------
+
+    def holds(self, action_id: int) -> bool:
+        return self.model.get(action_id) is not None
+
+    def back_to_list(self) -> None:
+        """After a dialog: the window active again and the list focused."""
+        self.window().activateWindow()
+        self.focus_list()
+
+    def _deciding_changed(self, action_id: int, deciding: bool) -> None:
+        self.model.set_deciding(action_id, deciding)
+        self.update_verdicts()
+
+    def _left_by_verdict(self, action_id: int) -> None:
+        self.apply_rows([], {action_id}, ours={action_id})
+        self.update_verdicts()
+
     def activated(self) -> None:
         """On screen again: J/K and the verdict keys act on the list."""
         self.focus_list()
@@ -355,7 +376,7 @@ class QueueWorkspace(Workspace):
             self.pane.clear()
             return
         self._loading_timer.start()
-        self._work.submit(load_action, self._actions, action_id,
+        self.work.submit(load_action, self._actions, action_id,
                           on_done=self._action_loaded,
                           on_error=functools.partial(self._action_failed, action_id))
 

@@ -88,7 +88,6 @@ class TracesWorkspace(Workspace):
     def __init__(self, table: CommandTable, work: BackgroundWork,
                  parent: QWidget | None = None) -> None:
         super().__init__(table, work, parent)
-        self._work = work
         self._service: TraceReads | None = None
         self._query: RunQuery | None = None
         self._query_generation = 0
@@ -172,7 +171,7 @@ class TracesWorkspace(Workspace):
         if self._service is None:
             return
         self._stale = False
-        self._work.submit(self._service.agents, on_done=self.filter_bar.set_agents,
+        self.work.submit(self._service.agents, on_done=self.filter_bar.set_agents,
                           on_error=self._failed)
         self.apply_filter()
 
@@ -184,7 +183,7 @@ class TracesWorkspace(Workspace):
         self._query = self.filter_bar.query()
         self._query_generation += 1
         generation = self._query_generation
-        self._work.submit(load_runs, self._service, self._query, count=True,
+        self.work.submit(load_runs, self._service, self._query, count=True,
                           on_done=lambda page: self._first_page(generation, page),
                           on_error=self._failed)
 
@@ -205,7 +204,7 @@ class TracesWorkspace(Workspace):
             return
         generation = self.model.generation
         query = self._query.model_copy(update={"offset": offset, "limit": PAGE_SIZE})
-        self._work.submit(load_runs, self._service, query, count=False,
+        self.work.submit(load_runs, self._service, query, count=False,
                           on_done=lambda page: self._next_page(generation, page),
                           on_error=lambda exc: self._page_failed(generation, exc))
 
@@ -248,7 +247,7 @@ class TracesWorkspace(Workspace):
             return
         self._wanted_trace = trace_id
         self.inspector.summary.setText("Loading the run…")
-        self._work.submit(self._service.run_spans, trace_id,
+        self.work.submit(self._service.run_spans, trace_id,
                           on_done=lambda spans: self._spans_loaded(
                               trace_id, spans, highlight_span_id),
                           on_error=self._failed)
