@@ -159,12 +159,16 @@ def next_item(session: Session, reviewer: str, *, exclude: Collection[int] = (),
     mine = (select(LabelRow.id).where(LabelRow.item_id == ReviewItemRow.id,
                                       LabelRow.reviewer == reviewer)
             .correlate(ReviewItemRow).exists())
+    # A verdict undone within its hold leaves the action pending: nothing to judge yet.
+    undecided = (select(ActionRow.id).where(ActionRow.id == ReviewItemRow.action_id,
+                                            ActionRow.state == "pending")
+                 .correlate(ReviewItemRow).exists())
     after = 0
     skipped = set(exclude)
     while True:
         candidates = list(session.execute(
             select(ReviewItemRow.id)
-            .where(ReviewItemRow.state == "open", ReviewItemRow.id > after, ~mine,
+            .where(ReviewItemRow.state == "open", ReviewItemRow.id > after, ~mine, ~undecided,
                    ReviewItemRow.label_count + others < ReviewItemRow.needed)
             .order_by(ReviewItemRow.id).limit(_CANDIDATES + len(skipped))).scalars())
         if not candidates:

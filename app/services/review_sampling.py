@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ..domain import ActionState, Verdict
@@ -30,7 +30,7 @@ from ..domain.review import SampleReport
 from ..review.rubric import ACTION_RUBRIC, RUN_RUBRIC
 from ..review.sampling import Candidate, Draw, SamplingRule, choose, draw_uniform
 from ..store.models import ActionRow, AgentRow, RunRow
-from ..store.review_models import ReviewItemRow, SamplingWatermarkRow
+from ..store.review_models import ReviewClaimRow, ReviewItemRow, SamplingWatermarkRow
 from . import audit
 from .actions import UnknownAction
 from .review_rubrics import ensure_default_rubrics, get_rubric
@@ -79,7 +79,8 @@ def _insert(session: Session) -> Any:
 #: Inserting drawn items: a plain DB-API executemany (the ORM's per-row parameter
 #: handling costs more than SQLite's own work at half a million rows). An item that
 #: exists already because someone added it by hand becomes a sample: it takes the
-#: rule's pi and the larger label count, and reopens if it now needs more labels.
+#: rule's pi and the larger label count, and reopens if it now needs more labels. An
+#: unlabelled sample takes the new draw (a verdict undone and given again).
 _UPSERT = """
 INSERT INTO review_items (action_id, trace_id, rubric, pi, rule, needed, label_count, state,
                           created_at, added_by)
@@ -90,7 +91,7 @@ ON CONFLICT ({subject}, rubric) DO UPDATE SET
                 ELSE excluded.needed END,
   state = CASE WHEN review_items.label_count < excluded.needed THEN 'open'
                ELSE review_items.state END
-WHERE review_items.pi IS NULL
+WHERE review_items.pi IS NULL OR review_items.label_count = 0
 """
 
 #: (action_id, trace_id, rubric, pi, rule, needed, created_at)
@@ -139,6 +140,7 @@ def offer_action(session: Session, action_id: int, *, verdict: Verdict | str,
         tokens=None if run is None else run.prompt_tokens + run.completion_tokens)
     draw = choose(rules, candidate)
     if draw is None or not draw.drawn:
+        _withdraw_unlabelled_sample(session, action_id)
         return None
     rule = next(r for r in rules if r.name == draw.rule)
     _upsert_samples(session, [_sample(draw, rule, time.time(), action_id=action_id,
@@ -146,6 +148,17 @@ def offer_action(session: Session, action_id: int, *, verdict: Verdict | str,
     return session.execute(select(ReviewItemRow.id).where(
         ReviewItemRow.action_id == action_id, ReviewItemRow.rubric == ACTION_RUBRIC)
     ).scalar_one()
+
+
+def _withdraw_unlabelled_sample(session: Session, action_id: int) -> None:
+    """A verdict that was undone and given again is drawn again: a sample the first
+    verdict made goes if the new one is not drawn and nobody has touched it yet."""
+    untouched = ~select(ReviewClaimRow.id).where(
+        ReviewClaimRow.item_id == ReviewItemRow.id).exists()
+    session.execute(delete(ReviewItemRow).where(
+        ReviewItemRow.action_id == action_id, ReviewItemRow.rubric == ACTION_RUBRIC,
+        ReviewItemRow.pi.is_not(None), ReviewItemRow.label_count == 0, untouched,
+    ).execution_options(synchronize_session=False))
 
 
 class _Chooser:

@@ -156,3 +156,20 @@ def test_config_rules_replace_differing_stored_rules_once_and_audited(
     assert kinds.count("review.rules.replaced") == 1
     assert load_config(config).review.sampling_rules() == [
         SamplingRule(name="refunds", action_classes=("refund",), rate=0.5, labels=3)]
+
+
+def test_a_verdict_undone_and_given_again_is_drawn_again(store: Store) -> None:
+    from countersign.services.decisions import DecisionService
+
+    from .store_helpers import request
+
+    review, decisions = ReviewService(store), DecisionService(store)
+    review.replace_rules([SamplingRule(name="approvals", verdicts=("approved",), rate=1.0)],
+                         actor="lead")
+    action = request(store, risk=Risk.LOW)
+    decisions.decide(action, Verdict.APPROVE, reviewer="olga", hold_seconds=60)
+    assert [i.action_id for i in _items(store)] == [action]
+    assert decisions.undo(action, actor="olga") is True
+    assert review.next_item("ana") is None  # pending again: nothing to judge
+    decisions.decide(action, Verdict.REJECT, reviewer="olga", reason="no")
+    assert _items(store) == []
