@@ -15,14 +15,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from countersign.domain import SpanKind, SpanRecord
-from countersign.text import one_line
+from countersign.text import duration_text, one_line
 
 from ..json_tree import JsonValueView
 from ..palette import restyle, strip_style, text_style
 from ..widgets.text import PlainTextView, plain_tooltip
 from . import span_content as content
 from .documents import DocumentsView
-from .format import compact_count, cost_text, duration_text, is_error, span_duration
+from .format import compact_count, cost_text, is_error, span_duration
 from .span_content import ParsedJson
 
 EMPTY_TITLE = "Select a span to see what it did"

@@ -1,5 +1,6 @@
-"""Words for a span's numbers — durations, token counts, costs — kept apart from the
-widgets so they are tested and reused without a window."""
+"""Words for a span's numbers — token counts, costs — kept apart from the widgets so
+they are tested and reused without a window. Durations are `countersign.text`'s
+``duration_text``, shared with the CLI."""
 
 from __future__ import annotations
 
@@ -16,25 +17,6 @@ def own_tokens(span: SpanRecord) -> int | None:
     if span.prompt_tokens is None and span.completion_tokens is None:
         return None
     return (span.prompt_tokens or 0) + (span.completion_tokens or 0)
-
-
-def duration_text(ns: int | None) -> str:
-    """``850 µs``, ``12.3 ms``, ``1.24 s``, ``3 min 04 s``; ``running`` for None."""
-    if ns is None:
-        return "running"
-    if ns < 1_000_000:
-        return f"{ns / 1000:.0f} µs"
-    if ns < 1_000_000_000:
-        ms = ns / 1e6
-        return f"{ms:.1f} ms" if ms < 100 else f"{ms:.0f} ms"
-    seconds = ns / 1e9
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def compact_count(n: int) -> str:

@@ -32,13 +32,13 @@ from PySide6.QtWidgets import (
 )
 
 from countersign.domain import SpanRecord
-from countersign.text import one_line
+from countersign.text import duration_text, one_line
 
 from ..async_work import BackgroundWork
 from ..palette import restyle, strip_style, text_style
 from ..widgets.text import plain_tooltip
 from .detail import SpanDetailView
-from .format import compact_count, cost_text, duration_text
+from .format import compact_count, cost_text
 from .run_tree import RunTree, SpanNode, build_run_tree
 from .search import RunSearch, SearchBar
 from .span_tree import PROPOSER_ROLE, SPAN_ROLE, Column, SpanTreeModel

@@ -20,11 +20,10 @@ from typing import Any
 
 from countersign.domain import SpanKind, SpanRecord
 from countersign.jsonio import JsonInputError, loads
-from countersign.text import one_line
+from countersign.text import duration_text, one_line
 
 from ..widgets.diff import readable_json
 from ..widgets.text import Section
-from .format import duration_text
 
 #: JSON text longer than this is shown as text, not parsed on the GUI thread.
 MAX_PARSE_CHARS = 1_000_000

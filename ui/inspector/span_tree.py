@@ -17,11 +17,11 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistent
 from PySide6.QtGui import QFont
 
 from countersign.domain import SpanRecord
-from countersign.text import one_line
+from countersign.text import duration_text, one_line
 
 from ..palette import colours, qcolor
 from ..widgets.text import plain_tooltip
-from .format import compact_count, cost_text, duration_text, own_and_total, span_duration
+from .format import compact_count, cost_text, own_and_total, span_duration
 from .kinds import error_color, kind_icon
 from .run_tree import RunTree, SpanNode, build_run_tree
 

@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from countersign.text import duration_text
+
 from ..palette import colours, qcolor
-from .format import duration_text
 from .kinds import error_color, kind_color
 from .span_tree import BAR_ROLE
 

@@ -12,6 +12,7 @@ from enum import IntEnum
 from typing import Any
 
 from countersign.domain import ActionState, QueueRow, Risk
+from countersign.text import age_text
 
 SortKey = tuple[Any, ...]
 
@@ -48,25 +49,13 @@ KEYS: dict[Column, Callable[[QueueRow], SortKey]] = {
 }
 
 
-def format_age(seconds: float) -> str:
-    """``12s``, ``4m 10s``, ``2h 05m``, ``3d 4h``."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60:02d}s"
-    if s < 86_400:
-        return f"{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{s // 86_400}d {s % 86_400 // 3600}h"
-
-
 def format_countdown(remaining: float | None) -> str:
     """Time left before the deadline, ``expired`` once it has passed, ``—`` for none."""
     if remaining is None:
         return "—"
     if remaining <= 0:
         return "expired"
-    return format_age(remaining)
+    return age_text(remaining)
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from enum import StrEnum
 from typing import Protocol
 
 from countersign.domain import QueueRow, Risk
-from countersign.text import one_line
+from countersign.text import age_text, one_line
 
-from .columns import KEYS, TITLES, Column, QueueFilter, format_age, format_countdown
+from .columns import KEYS, TITLES, Column, QueueFilter, format_countdown
 
 #: A deadline closer than this many seconds is shown as urgent.
 URGENT_SECONDS = 60
@@ -137,7 +137,7 @@ class QueueRows:
         if column is Column.RISK:
             return row.risk.value
         if column is Column.AGE:
-            return format_age(self.clock() - row.created_at)
+            return age_text(self.clock() - row.created_at)
         if row.id in self._deciding:
             return DECIDING_TEXT
         if column is Column.DEADLINE:

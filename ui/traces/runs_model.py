@@ -24,9 +24,9 @@ from PySide6.QtCore import (
 )
 
 from countersign.domain.runs import RunSummary
-from countersign.text import one_line
+from countersign.text import duration_text, one_line
 
-from ..inspector.format import compact_count, cost_text, duration_text
+from ..inspector.format import compact_count, cost_text
 from ..palette import colours, qcolor
 from ..widgets.text import plain_tooltip
 

@@ -224,12 +224,6 @@ class TracesWorkspace(Workspace):
         value = self.table.currentIndex().data(TRACE_ID_ROLE)
         return value if isinstance(value, str) else None
 
-    def select_run(self, trace_id: str) -> bool:
-        row = self.model.row_of(trace_id)
-        if row is not None:
-            self._select_row(row)
-        return row is not None
-
     def _select_row(self, row: int, *, load: bool = True) -> None:
         index = self.model.index(row, 0)
         self.table.selectionModel().blockSignals(not load)

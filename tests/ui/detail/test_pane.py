@@ -89,7 +89,7 @@ def test_deadline_counts_down(qtbot: QtBot) -> None:
     pane.show_action(refund_detail(None, deadline_in=None), [], parsed(detail))
     assert pane.action.deadline_label.text() == "No deadline"
     pane.show_action(refund_detail(None, deadline_in=-75), [], parsed(detail))
-    assert pane.action.deadline_label.text() == "Deadline passed 1 min 15 s ago"
+    assert pane.action.deadline_label.text() == "Deadline passed 1m 15s ago"
 
 
 def test_megabyte_arguments_and_200_steps_show_fast(

@@ -3,6 +3,8 @@ it is tested without a window (step durations and tokens live in the inspector).
 
 from __future__ import annotations
 
+from countersign.text import age_text
+
 
 def describe_deadline(deadline: float | None, now: float) -> tuple[str, str]:
     """(text, urgency) where urgency is "none", "ok", "soon" (< 5 min) or "overdue"."""
@@ -10,19 +12,6 @@ def describe_deadline(deadline: float | None, now: float) -> tuple[str, str]:
         return "No deadline", "none"
     left = deadline - now
     if left <= 0:
-        return f"Deadline passed {_clock(-left)} ago", "overdue"
-    return f"Decide within {_clock(left)}", "soon" if left < 300 else "ok"
+        return f"Deadline passed {age_text(-left)} ago", "overdue"
+    return f"Decide within {age_text(left)}", "soon" if left < 300 else "ok"
 
-
-def _clock(seconds: float) -> str:
-    total = int(seconds)
-    days, rest = divmod(total, 86_400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
