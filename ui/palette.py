@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QColor, QGuiApplication
-from PySide6.QtWidgets import QWidget
-
 from countersign.domain import Risk, SpanKind
+
+from .qt.core import QObject, Qt, Signal
+from .qt.gui import QColor, QGuiApplication
+from .qt.widgets import QWidget
 
 #: Below this lightness (0-255) of the application's window colour, the dark variant.
 DARK_BELOW = 128
@@ -35,6 +35,32 @@ class Tone:
     text: str
     #: An edge drawn around or beside the surface (banners); "" for none.
     border: str = ""
+
+
+@dataclass(frozen=True)
+class ChartColours:
+    """The Autonomy workspace's charts (pyqtgraph) and its units table."""
+
+    background: str
+    #: Axes, tick labels, titles and the "no evidence yet" text.
+    foreground: str
+    #: The running accuracy; its confidence band is the same colour, translucent.
+    accuracy: str
+    #: Target lines: the accuracy the current level required, and the next level's.
+    current_target: str
+    next_target: str
+    #: CUSUM and SPRT traces.
+    statistic: str
+    #: The CUSUM's alarm line h and the SPRT's lower (start again) boundary.
+    alarm: str
+    #: The SPRT's upper (recommend promotion) boundary.
+    promote: str
+    #: The level step chart and its change markers.
+    level: str
+    #: Stacked outcomes: approve, cosmetic edit, material edit, reject, critical.
+    outcomes: tuple[str, str, str, str, str]
+    #: The row of a unit the rules demoted automatically (until it is looked at).
+    demoted_row: str
 
 
 @dataclass(frozen=True)
@@ -90,6 +116,8 @@ class Palette:
     score_bar: str
     #: Distinct series colours for charts, in order of use.
     series: tuple[str, ...]
+    #: The Autonomy charts.
+    chart: ChartColours
 
 
 LIGHT = Palette(
@@ -140,6 +168,12 @@ LIGHT = Palette(
     score_bar="#34d399",
     series=("#2563eb", "#d97706", "#059669", "#9333ea", "#dc2626", "#0891b2", "#65a30d",
             "#be185d"),
+    chart=ChartColours(
+        background="#ffffff", foreground="#374151", accuracy="#2563eb",
+        current_target="#6b7280", next_target="#059669", statistic="#2563eb",
+        alarm="#dc2626", promote="#059669", level="#7c3aed",
+        outcomes=("#16a34a", "#86c98f", "#f59e0b", "#ea580c", "#b91c1c"),
+        demoted_row="#fde2c4"),
 )
 
 DARK = Palette(
@@ -190,6 +224,12 @@ DARK = Palette(
     score_bar="#059669",
     series=("#60a5fa", "#fbbf24", "#34d399", "#c084fc", "#f87171", "#22d3ee", "#a3e635",
             "#f472b6"),
+    chart=ChartColours(
+        background="#1f2329", foreground="#d1d5db", accuracy="#60a5fa",
+        current_target="#9ca3af", next_target="#34d399", statistic="#60a5fa",
+        alarm="#f87171", promote="#34d399", level="#a78bfa",
+        outcomes=("#22c55e", "#3f7d4d", "#fbbf24", "#fb923c", "#ef4444"),
+        demoted_row="#5c3310"),
 )
 
 _chosen: Palette | None = None

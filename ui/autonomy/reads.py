@@ -1,0 +1,89 @@
+"""What the Autonomy workspace needs of the core (`AutonomyBackend`), and the plain
+functions that read it off the GUI thread (STYLE.md rule 7: functions of their inputs,
+never touching a widget).
+
+`AutonomyBackend` is the shape of ``Services.autonomy`` as the workspace uses it; the
+tests drive the workspace through the real service and through engine-backed doubles
+of the same shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from countersign.autonomy import AutonomyConfig, ReplayResult
+from countersign.domain import AutonomyLevel
+from countersign.domain.autonomy import AutonomyEvent, BreakerTrip, LevelChange, UnitKey
+from countersign.domain.autonomy_status import UnitCharts, UnitStatus
+
+from .rows import UnitDetail, UnitRow, sparkline_of
+
+
+class AutonomyBackend(Protocol):
+    """The autonomy service as the workspace calls it (each call its own transaction)."""
+
+    def status(self, agent: str | None = None) -> list[UnitStatus]: ...
+
+    def charts(self, unit: UnitKey) -> UnitCharts: ...
+
+    def config(self) -> AutonomyConfig: ...
+
+    def promote(self, unit: UnitKey, to: AutonomyLevel, *, lead: str, reason: str | None,
+                expected_version: int | None = None) -> LevelChange: ...
+
+    def demote(self, unit: UnitKey, to: AutonomyLevel, *, lead: str, reason: str,
+               expected_version: int | None = None) -> LevelChange: ...
+
+    def replay(self, unit: UnitKey, level: AutonomyLevel, *,
+               config: AutonomyConfig | None = None) -> ReplayResult: ...
+
+    def events(self, after_id: int = 0) -> list[AutonomyEvent]: ...
+
+    def open_trips(self) -> list[BreakerTrip]: ...
+
+    def reset_breaker(self, agent: str, *, lead: str, reason: str | None = None
+                      ) -> BreakerTrip: ...
+
+
+@dataclass(frozen=True)
+class UnitsSnapshot:
+    """One read of the units table: its rows, the open breaker trips, and the last
+    autonomy event (notifications start after it)."""
+
+    rows: tuple[UnitRow, ...]
+    trips: tuple[BreakerTrip, ...]
+    last_event_id: int
+
+
+def load_units(backend: AutonomyBackend) -> UnitsSnapshot:
+    """Every unit with its sparkline (the accuracy series, thinned), the open trips,
+    and where the event feed stands."""
+    rows = [UnitRow(status=status, sparkline=sparkline_of(backend.charts(status.unit).series))
+            for status in backend.status()]
+    events = backend.events(0)
+    return UnitsSnapshot(rows=tuple(rows), trips=tuple(backend.open_trips()),
+                         last_event_id=events[-1].id if events else 0)
+
+
+def load_detail(backend: AutonomyBackend, unit: UnitKey) -> UnitDetail:
+    """The selected unit's charts, level history and the thresholds in force."""
+    charts = backend.charts(unit)
+    return UnitDetail(status=charts.status, series=charts.series,
+                      changes=tuple(charts.changes), config=backend.config())
+
+
+def automatic_demotions(events: Sequence[AutonomyEvent]) -> list[AutonomyEvent]:
+    """The events that are demotions the rules made (a lead's have rule "lead")."""
+    return [e for e in events if e.kind == "autonomy.demoted" and
+            str(e.payload.get("rule", "")).startswith("demotion:")]
+
+
+def event_unit(event: AutonomyEvent) -> UnitKey | None:
+    """The unit a level event is about (None for other events)."""
+    unit = event.payload.get("unit")
+    try:
+        return UnitKey.model_validate(unit) if isinstance(unit, dict) else None
+    except ValueError:
+        return None
