@@ -18,8 +18,6 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QApplication, QWidget
-
     from countersign.plugin_api import Source
     from countersign.plugin_host.frontends import FrontendOptions
     from countersign.runtime import Runtime
@@ -27,6 +25,7 @@ if TYPE_CHECKING:
 
     from .async_work import BackgroundWork
     from .main_window import MainWindow
+    from .qt.widgets import QApplication, QWidget
     from .receiver import ConsoleReceiver
 
 log = logging.getLogger("countersign.ui")
@@ -45,8 +44,9 @@ def _trace(what: str) -> None:
 def run(options: FrontendOptions) -> int:
     """Open the console on ``options.store_url``; returns the process exit code."""
     import qasync
-    from PySide6.QtCore import QEvent, QTimer
-    from PySide6.QtWidgets import QApplication
+
+    from .qt.core import QEvent, QTimer
+    from .qt.widgets import QApplication
 
     # Every Python override Qt calls (data(), paint hooks) must take the GIL; while a
     # pool thread is busy in Python (reading 100,000 rows) each take can wait a whole
@@ -184,8 +184,8 @@ def _open_services(options: FrontendOptions) -> Services:
 async def _tell(parent: QWidget, title: str, text: str) -> None:
     """A message box that does not block the loop (a modal ``exec()`` inside a task
     would run other tasks re-entrantly, which asyncio refuses)."""
-    from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QMessageBox
+    from .qt.core import Qt
+    from .qt.widgets import QMessageBox
 
     done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Ok,

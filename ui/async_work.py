@@ -143,15 +143,15 @@ def dispose_loop(loop: asyncio.AbstractEventLoop) -> None:
     # A worker thread that finished just before (an executor job of a stopped source)
     # may have queued a call_soon_threadsafe signal; handled after the timer below is
     # deleted it would fail on the deleted object, so deliver it while it still exists.
-    from PySide6.QtCore import QCoreApplication, QEvent
+    from .qt.core import QCoreApplication, QEvent
 
     QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall.value)
     timer = getattr(loop, "_timer", None)
     if timer is not None:
-        import shiboken6
+        from .qt import delete_now, is_alive
 
-        if shiboken6.isValid(timer):
-            shiboken6.delete(timer)
+        if is_alive(timer):
+            delete_now(timer)
 
 
 # -- error hooks --------------------------------------------------------------------

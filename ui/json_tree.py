@@ -13,7 +13,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import (
+from countersign.text import has_hidden, one_line
+
+from .palette import colours, qcolor, restyle
+from .qt.core import (
     QAbstractItemModel,
     QModelIndex,
     QObject,
@@ -21,8 +24,8 @@ from PySide6.QtCore import (
     QPoint,
     Qt,
 )
-from PySide6.QtGui import QGuiApplication, QResizeEvent
-from PySide6.QtWidgets import (
+from .qt.gui import QGuiApplication, QResizeEvent
+from .qt.widgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
@@ -32,10 +35,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from countersign.text import has_hidden, one_line
-
-from .palette import colours, qcolor, restyle
 from .widgets.diff import escape_hidden, readable_json
 from .widgets.text import PlainTextView, TextViewerDialog, plain_tooltip
 

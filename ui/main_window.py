@@ -12,9 +12,10 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, TypeVar
 
-from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QActionGroup, QCloseEvent
-from PySide6.QtWidgets import (
+from .palette import Palette, application_palette_changed, restyle, text_style
+from .qt.core import QEvent, QSize, Qt, QTimer, Signal
+from .qt.gui import QActionGroup, QCloseEvent
+from .qt.widgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -22,8 +23,6 @@ from PySide6.QtWidgets import (
     QToolBar,
     QWidget,
 )
-
-from .palette import Palette, application_palette_changed, restyle, text_style
 from .shortcuts import CommandTable, ShortcutsDialog
 from .stall_monitor import FrameStallMonitor
 from .widgets.text import plain_tooltip

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QColor, QGuiApplication
-from PySide6.QtWidgets import QWidget
-
 from countersign.domain import Risk, SpanKind
+
+from .qt.core import QObject, Qt, Signal
+from .qt.gui import QColor, QGuiApplication
+from .qt.widgets import QWidget
 
 #: Below this lightness (0-255) of the application's window colour, the dark variant.
 DARK_BELOW = 128

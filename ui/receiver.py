@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
-
 from countersign.config import ReceiverConfig
+
+from .qt.core import QObject, Signal
 
 if TYPE_CHECKING:
     from countersign.ingest.receiver import OtlpReceiver, ReceiverStats

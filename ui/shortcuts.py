@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
+from .qt.core import QObject, Qt
+from .qt.gui import QAction, QKeySequence, QShortcut
+from .qt.widgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
 from .widgets.text import plain_tooltip
 
 

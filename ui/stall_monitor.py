@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from .qt.core import QObject, Qt, QTimer
 
 #: Histogram buckets are 1 ms wide up to this; later ticks share the last bucket.
 _BUCKETS_MS = 2_000

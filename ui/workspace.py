@@ -38,10 +38,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QWidget
-
+from .qt.core import Signal
+from .qt.gui import QAction
+from .qt.widgets import QWidget
 from .shortcuts import Command, CommandTable
 
 if TYPE_CHECKING:

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
-
 from countersign.domain.autonomy import BreakerTrip
 
 from ..async_work import BackgroundWork
 from ..palette import restyle, strip_style
+from ..qt.core import Qt, QTimer, Signal
+from ..qt.widgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 from .dialogs import trip_text
 
 #: Trips listed in full; more are counted.

@@ -19,12 +19,12 @@ import time
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from countersign.domain.autonomy import LevelChange
 
 from ..palette import Palette, on_palette, qcolor
+from ..qt.core import QPointF, Qt, Signal
+from ..qt.widgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 from ..widgets.text import plain_tooltip
 from .chart_data import ChartData, chart_data
 from .rows import UnitDetail, change_summary, unit_text

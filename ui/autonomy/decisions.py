@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
-
 from countersign.autonomy import AutonomyConfig, ReplayResult
 from countersign.domain import AutonomyLevel
 from countersign.domain.autonomy import BreakerTrip, LevelChange
 from countersign.text import one_line
 
+from ..qt import is_alive
+from ..qt.core import QObject, Signal
 from .dialogs import DemoteDialog, LevelDecision, PromoteDialog, ResetBreakerDialog
 from .replay_dialog import ReplayDialog
 from .rows import UnitDetail, unit_text
@@ -158,14 +158,10 @@ def _rank(level: AutonomyLevel) -> int:
 
 
 def _show(dialog: ReplayDialog, result: ReplayResult) -> None:
-    import shiboken6
-
-    if shiboken6.isValid(dialog):
+    if is_alive(dialog):
         dialog.show_result(result)
 
 
 def _show_error(dialog: ReplayDialog, exc: BaseException) -> None:
-    import shiboken6
-
-    if shiboken6.isValid(dialog):
+    if is_alive(dialog):
         dialog.show_error(f"Not replayed: {exc}")

@@ -12,9 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
+from countersign.autonomy import level_above
+from countersign.domain import AutonomyLevel
+from countersign.domain.autonomy import BreakerTrip
+from countersign.text import one_line
+
+from ..palette import restyle, strip_style
+from ..qt.core import Qt, Signal
+from ..qt.gui import QKeySequence, QShortcut
+from ..qt.widgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -25,13 +31,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from countersign.autonomy import level_above
-from countersign.domain import AutonomyLevel
-from countersign.domain.autonomy import BreakerTrip
-from countersign.text import one_line
-
-from ..palette import restyle, strip_style
 from .rows import UnitDetail, recommendation_text, unit_text, unmet_rules
 
 #: Levels a lead may demote to, per level (L0 shadow is the lowest).

@@ -13,7 +13,12 @@ from collections.abc import Iterable, Sequence
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import (
+from countersign.domain import AutonomyLevel
+from countersign.domain.autonomy import UnitKey
+from countersign.text import one_line
+
+from ..palette import colours, qcolor
+from ..qt.core import (
     QAbstractTableModel,
     QModelIndex,
     QObject,
@@ -21,12 +26,6 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-
-from countersign.domain import AutonomyLevel
-from countersign.domain.autonomy import UnitKey
-from countersign.text import one_line
-
-from ..palette import colours, qcolor
 from ..widgets.text import plain_tooltip
 from .rows import (
     UnitRow,

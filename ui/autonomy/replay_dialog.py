@@ -10,9 +10,13 @@ anything runs.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
+from countersign.autonomy import AutonomyConfig, AutonomyConfigError, ReplayResult
+from countersign.autonomy.rules import when
+from countersign.domain import AutonomyLevel
+
+from ..qt.core import Qt, Signal
+from ..qt.gui import QKeySequence, QShortcut
+from ..qt.widgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -23,11 +27,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from countersign.autonomy import AutonomyConfig, AutonomyConfigError, ReplayResult
-from countersign.autonomy.rules import when
-from countersign.domain import AutonomyLevel
-
 from ..widgets.text import PlainTextView
 from .dialogs import plain_label
 from .rows import UnitDetail, unit_text

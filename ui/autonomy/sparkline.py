@@ -8,11 +8,10 @@ anything. A unit without evidence shows the words, never an empty box.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QPainter, QPen, QPolygonF
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
-
 from ..palette import colours, qcolor
+from ..qt.core import QModelIndex, QPersistentModelIndex, QPointF, QRectF, QSize, Qt
+from ..qt.gui import QPainter, QPen, QPolygonF
+from ..qt.widgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 from .model import UNIT_ROW_ROLE
 from .rows import NO_EVIDENCE, UnitRow
 

@@ -8,16 +8,15 @@ panel is a `PlainTextView` (never rich text).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
+from ..palette import Palette, restyle, text_style
+from ..qt.core import Qt
+from ..qt.widgets import (
     QHBoxLayout,
     QLabel,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
-
-from ..palette import Palette, restyle, text_style
 from ..widgets.text import PlainTextView, Section
 from .charts import EvidenceCharts
 from .rows import (

@@ -17,9 +17,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
+from countersign.domain.autonomy import AutonomyEvent, BreakerTrip, UnitKey
+from countersign.text import one_line
+
+from ..async_work import BackgroundWork
+from ..qt.core import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from ..qt.gui import QKeySequence, QShortcut
+from ..qt.widgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
@@ -31,11 +35,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from countersign.domain.autonomy import AutonomyEvent, BreakerTrip, UnitKey
-from countersign.text import one_line
-
-from ..async_work import BackgroundWork
 from ..widgets.text import TextViewerDialog
 from ..workspace import Workspace
 from .breaker_banner import BreakerBanner

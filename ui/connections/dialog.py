@@ -18,8 +18,19 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (
+from countersign import secrets
+from countersign.config import Config, ConfigError, ReceiverConfig, SourceConfig, load_config
+from countersign.config.writer import (
+    ConfigWriteError,
+    save_config,
+    with_receiver,
+    with_source,
+    without_source,
+)
+from countersign.text import one_line
+
+from ..qt.core import Qt, QTimer, Signal
+from ..qt.widgets import (
     QAbstractItemView,
     QCheckBox,
     QDialog,
@@ -35,18 +46,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from countersign import secrets
-from countersign.config import Config, ConfigError, ReceiverConfig, SourceConfig, load_config
-from countersign.config.writer import (
-    ConfigWriteError,
-    save_config,
-    with_receiver,
-    with_source,
-    without_source,
-)
-from countersign.text import one_line
-
 from ..widgets.text import plain_tooltip
 from .form import SourceForm
 

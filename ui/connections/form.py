@@ -14,8 +14,14 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
+
+from countersign import secrets
+from countersign.config import SourceConfig
+from countersign.plugin_host import loading as sources
+from countersign.plugin_host.manifest import describe_errors
+
+from ..qt.core import Qt
+from ..qt.widgets import (
     QCheckBox,
     QComboBox,
     QDialog,
@@ -28,12 +34,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from countersign import secrets
-from countersign.config import SourceConfig
-from countersign.plugin_host import loading as sources
-from countersign.plugin_host.manifest import describe_errors
-
 from ..widgets.text import plain_tooltip
 
 SECRET_FIELDS = ("api_key",)

@@ -11,14 +11,13 @@ way to see them whole; JSON beyond `MAX_PARSE_CHARS` is shown as text unparsed.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
-
 from countersign.domain import SpanKind, SpanRecord
 from countersign.text import duration_text, one_line
 
 from ..json_tree import JsonValueView
 from ..palette import restyle, strip_style, text_style
+from ..qt.core import Qt
+from ..qt.widgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 from ..widgets.text import PlainTextView, plain_tooltip
 from . import span_content as content
 from .documents import DocumentsView

@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import (
+from countersign.text import one_line
+
+from ..palette import colours, qcolor
+from ..qt.core import (
     QAbstractTableModel,
     QModelIndex,
     QObject,
@@ -14,8 +17,8 @@ from PySide6.QtCore import (
     QRectF,
     Qt,
 )
-from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import (
+from ..qt.gui import QPainter
+from ..qt.widgets import (
     QAbstractItemView,
     QApplication,
     QHeaderView,
@@ -28,10 +31,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from countersign.text import one_line
-
-from ..palette import colours, qcolor
 from ..widgets.text import PlainTextView, plain_tooltip
 from .span_content import Document
 

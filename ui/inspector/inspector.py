@@ -11,15 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import (
+from countersign.domain import SpanRecord
+from countersign.text import duration_text, one_line
+
+from ..async_work import BackgroundWork
+from ..palette import restyle, strip_style, text_style
+from ..qt.core import (
     QItemSelectionModel,
     QModelIndex,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
-from PySide6.QtWidgets import (
+from ..qt.gui import QKeySequence, QResizeEvent, QShortcut
+from ..qt.widgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
@@ -30,12 +35,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from countersign.domain import SpanRecord
-from countersign.text import duration_text, one_line
-
-from ..async_work import BackgroundWork
-from ..palette import restyle, strip_style, text_style
 from ..widgets.text import plain_tooltip
 from .detail import SpanDetailView
 from .format import compact_count, cost_text

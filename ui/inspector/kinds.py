@@ -5,12 +5,11 @@ palette variant, and cached."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
-
 from countersign.domain import SpanKind
 
 from ..palette import Palette, colours, qcolor
+from ..qt.core import QRectF, Qt
+from ..qt.gui import QColor, QFont, QIcon, QPainter, QPixmap
 
 #: One letter per kind, drawn in the glyph; the Kind column spells it out.
 _LETTERS: dict[SpanKind, str] = {

@@ -15,14 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
-
 from countersign.domain import SpanRecord
 
 from ..async_work import BackgroundWork, CancelToken
 from ..palette import restyle, text_style
+from ..qt.core import QObject, Qt, QTimer, Signal
+from ..qt.gui import QKeyEvent
+from ..qt.widgets import QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
 
 #: Runs with more spans than this are searched off the GUI thread.
 OFF_THREAD_SPANS = 1_500

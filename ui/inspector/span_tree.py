@@ -13,13 +13,12 @@ from collections.abc import Iterable, Sequence
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QFont
-
 from countersign.domain import SpanRecord
 from countersign.text import duration_text, one_line
 
 from ..palette import colours, qcolor
+from ..qt.core import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from ..qt.gui import QFont
 from ..widgets.text import plain_tooltip
 from .format import compact_count, cost_text, own_and_total, span_duration
 from .kinds import error_color, kind_icon

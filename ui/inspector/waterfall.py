@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QLinearGradient, QMouseEvent, QPainter, QPen
-from PySide6.QtWidgets import (
+from countersign.text import duration_text
+
+from ..palette import colours, qcolor
+from ..qt.core import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
+from ..qt.gui import QColor, QLinearGradient, QMouseEvent, QPainter, QPen
+from ..qt.widgets import (
     QApplication,
     QHeaderView,
     QStyle,
@@ -24,10 +27,6 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem,
     QWidget,
 )
-
-from countersign.text import duration_text
-
-from ..palette import colours, qcolor
 from .kinds import error_color, kind_color
 from .span_tree import BAR_ROLE
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
-
 from ..palette import Palette, Tone, restyle
+from ..qt.core import Qt, Signal
+from ..qt.widgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 
 class BannerKind(StrEnum):

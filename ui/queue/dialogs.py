@@ -13,15 +13,21 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QRegularExpression, Qt, QTimer
-from PySide6.QtGui import (
+from countersign.domain import ActionDetail, EditSeverity
+from countersign.jsonio import MAX_DEPTH, canonical, depth
+from countersign.schema_check import validate
+from countersign.text import hidden_characters, one_line
+
+from ..palette import Palette, on_palette, restyle, strip_style, text_style
+from ..qt.core import QRegularExpression, Qt, QTimer
+from ..qt.gui import (
     QKeySequence,
     QShortcut,
     QSyntaxHighlighter,
     QTextCharFormat,
     QTextDocument,
 )
-from PySide6.QtWidgets import (
+from ..qt.widgets import (
     QButtonGroup,
     QDialog,
     QDialogButtonBox,
@@ -35,13 +41,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from countersign.domain import ActionDetail, EditSeverity
-from countersign.jsonio import MAX_DEPTH, canonical, depth
-from countersign.schema_check import validate
-from countersign.text import hidden_characters, one_line
-
-from ..palette import Palette, on_palette, restyle, strip_style, text_style
 from ..widgets.diff import DiffView, json_diff, pretty_json
 from ..widgets.text import marker_format, monospace_font, plain_tooltip
 

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
-
 from countersign.domain import ActionState, Change, QueueRow
+
+from ..qt.core import QObject, Signal
 
 if TYPE_CHECKING:
     from countersign.services.actions import ActionService

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
-
 from countersign.domain import Risk
 from countersign.text import one_line
 
+from ..qt.core import Qt, QTimer, Signal
+from ..qt.gui import QKeyEvent
+from ..qt.widgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 from .columns import QueueFilter
 
 #: (label, risk, exact) choices of the risk combo.

@@ -12,7 +12,10 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from PySide6.QtCore import (
+from countersign.domain import QueueRow
+
+from ..palette import Palette, colours, qcolor
+from ..qt.core import (
     QAbstractTableModel,
     QModelIndex,
     QModelRoleDataSpan,
@@ -22,11 +25,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont
-
-from countersign.domain import QueueRow
-
-from ..palette import Palette, colours, qcolor
+from ..qt.gui import QColor, QFont
 from ..widgets.text import plain_tooltip
 from .columns import Column, QueueFilter
 from .rows import CellTone, QueueRows

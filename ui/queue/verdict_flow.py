@@ -18,13 +18,12 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QWidget
-
 from countersign.domain import ActionState, DecisionRecord, Verdict
 from countersign.text import one_line
 
 from ..async_work import BackgroundWork, report_exception
+from ..qt.core import QObject, QTimer, Signal
+from ..qt.widgets import QWidget
 from .banner import BannerKind, MessageBanner
 from .verdicts import VerdictAttempt, describe_already, describe_done, record_verdict
 

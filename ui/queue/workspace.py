@@ -14,8 +14,12 @@ import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtWidgets import (
+from countersign.domain import ActionState, Verdict
+
+from ..async_work import BackgroundWork, report_exception
+from ..palette import restyle, text_style
+from ..qt.core import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from ..qt.widgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
@@ -25,11 +29,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from countersign.domain import ActionState, Verdict
-
-from ..async_work import BackgroundWork, report_exception
-from ..palette import restyle, text_style
 from ..workspace import Workspace
 from .banner import BannerKind, MessageBanner
 from .columns import Column

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QDateTime, Qt, Signal
-from PySide6.QtWidgets import (
+from countersign.domain.runs import RunQuery
+from countersign.text import one_line
+
+from ..palette import restyle, text_style
+from ..qt.core import QDateTime, Qt, Signal
+from ..qt.widgets import (
     QCheckBox,
     QComboBox,
     QDateTimeEdit,
@@ -17,11 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QWidget,
 )
-
-from countersign.domain.runs import RunQuery
-from countersign.text import one_line
-
-from ..palette import restyle, text_style
 from ..widgets.text import plain_tooltip
 from .runs_model import PAGE_SIZE
 

@@ -14,7 +14,12 @@ from collections.abc import Sequence
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import (
+from countersign.domain.runs import RunSummary
+from countersign.text import duration_text, one_line
+
+from ..inspector.format import compact_count, cost_text
+from ..palette import colours, qcolor
+from ..qt.core import (
     QAbstractTableModel,
     QModelIndex,
     QObject,
@@ -22,12 +27,6 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-
-from countersign.domain.runs import RunSummary
-from countersign.text import duration_text, one_line
-
-from ..inspector.format import compact_count, cost_text
-from ..palette import colours, qcolor
 from ..widgets.text import plain_tooltip
 
 #: Runs per page fetched from the store.

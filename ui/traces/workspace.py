@@ -12,8 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtWidgets import (
+from countersign.domain import SpanRecord
+from countersign.domain.runs import RunQuery, RunSummary
+
+from ..async_work import BackgroundWork
+from ..inspector import TraceInspector
+from ..qt.core import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from ..qt.widgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
@@ -23,12 +28,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from countersign.domain import SpanRecord
-from countersign.domain.runs import RunQuery, RunSummary
-
-from ..async_work import BackgroundWork
-from ..inspector import TraceInspector
 from ..shortcuts import Command, CommandTable
 from ..workspace import Workspace
 from .filter_bar import TracesFilterBar

@@ -8,10 +8,9 @@ import json
 import re
 from typing import Any
 
-from PySide6.QtWidgets import QWidget
-
 from countersign.text import hidden_characters
 
+from ..qt.widgets import QWidget
 from .text import LineKind, PlainTextView
 
 #: Characters Qt draws as line breaks inside a line; escaped like hidden characters

@@ -20,25 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import (
-    QFont,
-    QFontDatabase,
-    QSyntaxHighlighter,
-    QTextCharFormat,
-    QTextDocument,
-)
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QHBoxLayout,
-    QLabel,
-    QPlainTextEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
-
 from countersign.text import (
     MARK_CLOSE,
     MARK_OPEN,
@@ -48,6 +29,24 @@ from countersign.text import (
 )
 
 from ..palette import Palette, on_palette, qcolor
+from ..qt.core import Qt
+from ..qt.gui import (
+    QFont,
+    QFontDatabase,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+    QTextDocument,
+)
+from ..qt.widgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 #: How much of a text is shown before the "Show all" button is needed.
 PREVIEW_CHARS = 200_000

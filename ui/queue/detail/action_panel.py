@@ -10,9 +10,14 @@ import json
 import time
 from typing import Any
 
-from PySide6.QtCore import QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import (
+from countersign.domain import ActionDetail, ActionState, Verdict
+from countersign.text import one_line
+
+from ...json_tree import JsonValueView
+from ...palette import Palette, Tone, restyle, strip_style, text_style
+from ...qt.core import QRect, Qt, QTimer, Signal
+from ...qt.gui import QResizeEvent
+from ...qt.widgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -20,12 +25,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from countersign.domain import ActionDetail, ActionState, Verdict
-from countersign.text import one_line
-
-from ...json_tree import JsonValueView
-from ...palette import Palette, Tone, restyle, strip_style, text_style
 from ...widgets.text import PlainTextView, plain_tooltip
 from .format import describe_deadline
 from .hidden import HiddenFindings, find_hidden, find_hidden_in_text, might_hide

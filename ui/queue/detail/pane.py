@@ -11,13 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
-
 from countersign.domain import ActionDetail, ActionState, SpanRecord
 
 from ...inspector import TraceInspector
 from ...palette import restyle, text_style
+from ...qt.core import Qt, Signal
+from ...qt.widgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 from .action_panel import ActionPanel
 
 EMPTY_TEXT = "Select an action to see why the agent proposed it"

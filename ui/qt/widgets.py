@@ -1,0 +1,3 @@
+"""``QtWidgets`` of the binding (see the package docstring)."""
+
+from PySide6.QtWidgets import *  # noqa: F403
