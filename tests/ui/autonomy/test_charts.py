@@ -88,7 +88,7 @@ def test_100k_outcomes_draw_with_finite_data_on_one_time_axis(
     # Constant lines are steps, not 100,000 points.
     assert len(charts.h_line.getData()[0]) < 10
     # One time axis: panning the accuracy chart moves every other chart.
-    first, last = chart_data(detail, NOW).x_range
+    first, _last = chart_data(detail, NOW).x_range
     charts.accuracy_plot.setXRange(first + 86_400 * 100, first + 86_400 * 130, padding=0)
     for plot in charts.plots:
         low, high = plot.getViewBox().viewRange()[0]
