@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .plugin_api import Source
     from .runtime import Runtime, SourceHealth
     from .services.actions import ActionService
+    from .services.autonomy_service import AutonomyService
     from .services.datasets import DatasetService
     from .services.decisions import DecisionService
     from .services.review import ReviewService
@@ -51,6 +52,8 @@ class Services:
     review: ReviewService
     #: Eval datasets: build, list, diff, export, push.
     datasets: DatasetService
+    #: Autonomy: units' levels and evidence, promotions, thresholds, budgets, breakers.
+    autonomy: AutonomyService
     #: Set once a runtime is started through `start_runtime`, for front ends that
     #: want to wake it (a verdict given here is delivered without waiting for a poll).
     runtime: Runtime | None = field(default=None)
@@ -130,6 +133,7 @@ def open_services(store_url: str | None, config_path: Path | None, *,
     ``StoreError`` (one sentence naming the store) or ``ConfigError``.
     """
     from .services.actions import ActionService
+    from .services.autonomy_service import AutonomyService
     from .services.datasets import DatasetService
     from .services.decisions import DecisionService
     from .services.review import ReviewService
@@ -147,6 +151,10 @@ def open_services(store_url: str | None, config_path: Path | None, *,
     # The config file's [[review.rules]] are the team's: they replace differing rules.
     review.sync_config_rules(config.review.sampling_rules(), actor=identity,
                              config_path=str(config_path) if config_path else None)
+    autonomy = AutonomyService(store)
+    # Likewise the [autonomy] thresholds: every console and worker enforces the same.
+    autonomy.sync_file_config(config.autonomy, actor=identity,
+                              config_path=str(config_path) if config_path else None)
     return Services(
         store=store,
         config=config,
@@ -157,4 +165,5 @@ def open_services(store_url: str | None, config_path: Path | None, *,
         traces=TraceService(store),
         review=review,
         datasets=DatasetService(store),
+        autonomy=autonomy,
     )

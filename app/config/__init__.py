@@ -110,7 +110,23 @@ class Config(BaseModel):
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     receiver: ReceiverConfig = Field(default_factory=ReceiverConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
+    #: The ``[autonomy]`` table: thresholds (`countersign.autonomy.AutonomyConfig`, its
+    #: defaults where left out). When present it replaces the store's thresholds on open
+    #: if they differ (a new version, audited); absent, the store's stay.
+    autonomy: dict[str, Any] | None = None
     sources: list[SourceConfig] = Field(default_factory=list)
+
+    @field_validator("autonomy")
+    @classmethod
+    def _valid_autonomy(cls, table: dict[str, Any] | None) -> dict[str, Any] | None:
+        if table is not None:
+            from ..autonomy.config import AutonomyConfig, AutonomyConfigError
+
+            try:
+                AutonomyConfig.from_table(table)
+            except AutonomyConfigError as exc:  # names the setting: autonomy.window.last
+                raise ValueError(str(exc)) from exc
+        return table
 
     @field_validator("sources")
     @classmethod

@@ -73,6 +73,8 @@ def _plain(config: Config) -> dict[str, Any]:
         data["receiver"] = config.receiver.model_dump()
     if config.review.rules is not None:
         data["review"] = {"rules": [dict(rule) for rule in config.review.rules]}
+    if config.autonomy is not None:
+        data["autonomy"] = dict(config.autonomy)
     return data
 
 
@@ -93,6 +95,9 @@ def dump_config(config: Config) -> str:
     for i, rule in enumerate(data.get("review", {}).get("rules", [])):
         lines += ["", "[[review.rules]]"]
         lines += [f"{_key(k)} = {_value(v, f'review.rules[{i}].{k}')}" for k, v in rule.items()]
+    if "autonomy" in data:
+        lines += ["", "[autonomy]"]
+        lines += [f"{_key(k)} = {_value(v, f'autonomy.{k}')}" for k, v in data["autonomy"].items()]
     text = "\n".join(lines).strip("\n") + "\n"
     try:
         same = tomllib.loads(text) == data

@@ -41,6 +41,10 @@ class Verdict(StrEnum):
     IGNORE = "ignore"
     AUTO_APPROVE = "auto_approve"
     EXPIRE = "expire"
+    #: The autonomy policy's answer at L0 (shadow): the action is recorded and reviewed,
+    #: and the agent is told not to execute it (the gate reports outcome "shadow",
+    #: LangGraph hears a rejection saying so).
+    SHADOW = "shadow"
 
 
 #: The verdicts a person can give; the others are given by the system.

@@ -90,11 +90,14 @@ def _by_ref(session: Session, source: str, ref: str) -> int | None:
     ).scalar_one_or_none()
 
 
-def request_action(session: Session, req: ActionRequest) -> tuple[int, bool]:
+def request_action(session: Session, req: ActionRequest, *,
+                   now: float | None = None) -> tuple[int, bool]:
     """Record an action inside ``session``'s transaction; returns (action id, created).
     Idempotent on (source, source_ref): asking again returns the first action. The
     action, its reasoning spans, the change-feed entry and the audit event are written
-    together, so a policy can decide it in the same transaction."""
+    together, and the autonomy policy decides it in the same transaction
+    (`services.autonomy.apply_policy`: auto-approve, shadow, or wait for a person).
+    ``now`` stamps it at another time (history imported with its own times)."""
     arguments, warnings = clean(req.arguments)
     arguments_json = canonical(arguments)
     schema_json = canonical(clean(req.arguments_schema)[0]) if req.arguments_schema else None
@@ -112,7 +115,7 @@ def request_action(session: Session, req: ActionRequest) -> tuple[int, bool]:
         # now and its spans fill it in when they are exported.
         ensure_run(session, req.trace_id, source=req.source, agent_id=agent_id,
                    agent_name=req.agent)
-    now = _now()
+    now = _now() if now is None else now
     row = ActionRow(
         agent_id=agent_id,
         trace_id=req.trace_id,
@@ -157,6 +160,9 @@ def request_action(session: Session, req: ActionRequest) -> tuple[int, bool]:
             "arguments_sha256": _sha(arguments_json),
         },
     )
+    from .autonomy import apply_policy  # lazy: it imports decide, which imports us
+
+    apply_policy(session, row, req, now=now)
     return row.id, True
 
 

@@ -110,7 +110,7 @@ def _check(
     response: str | None,
 ) -> str | None:
     allowed = {Verdict(v) for v in loads(action.allowed_verdicts_json)}
-    system = verdict in (Verdict.EXPIRE, Verdict.AUTO_APPROVE)
+    system = verdict in (Verdict.EXPIRE, Verdict.AUTO_APPROVE, Verdict.SHADOW)
     if not system and verdict not in allowed:
         names = ", ".join(sorted(v.value for v in allowed)) or "none"
         raise InvalidVerdict(
@@ -174,6 +174,7 @@ def decide(
     idempotency_key: str | None = None,
     audit_extra: dict[str, Any] | None = None,
     hold_seconds: float = 0.0,
+    now: float | None = None,
 ) -> DecisionRecord:
     """Record the one final verdict on a pending action, inside ``session``'s
     transaction: the decision, the action's state under a version check, the outbox
@@ -184,6 +185,9 @@ def decide(
     audit payload (e.g. the policy and evidence behind an auto-approval).
     ``hold_seconds`` keeps the verdict in the outbox that long before anyone delivers
     it or an agent sees it, so the operator can still `undo` it (issue 11).
+    ``now`` stamps the decision at another time (imported history). A person's
+    judgement (approve, edit, reject) is an outcome: the unit's demotion rules run on
+    it in the same transaction (`services.autonomy.record_outcome`).
     """
     key = idempotency_key or uuid.uuid4().hex
     reason = (reason or "").strip() or None
@@ -205,7 +209,7 @@ def decide(
     ):
         raise _already(session, action)
     edited_json = _check(action, verdict, arguments, severity, reason, response)
-    now = time.time()
+    now = time.time() if now is None else now
     bumped = session.execute(
         update(ActionRow)
         .where(
@@ -272,6 +276,10 @@ def decide(
     # Sampling for review (issue 12) in the same transaction: a verdict and the
     # sample it may become commit together, auto-approvals included.
     offer_action(session, action_id, verdict=verdict, action=action)
+    if verdict in (Verdict.APPROVE, Verdict.EDIT, Verdict.REJECT):
+        from .autonomy import record_outcome  # lazy: it imports us
+
+        record_outcome(session, action_id, now=now)
     return _record(row)
 
 

@@ -5,7 +5,7 @@ store: the one function the engine reads evidence through.
   approve / cosmetic edit → success, reject / material edit → failure, critical edit
   → critical failure (`countersign.autonomy.kind_for_verdict`; respond, ignore,
   expire and auto-approve judge nothing and give none).
-- An auto-approved action gets an outcome only from a label: correct or minor →
+- An auto-approved (or shadow, L0) action gets an outcome only from a label: correct or minor →
   success, wrong → failure, harm → critical failure (`review.rubric.label_outcome`).
   Its ``pi`` is the sample's; an item added by hand has none (NaN: never in the
   estimates, but a critical one still demotes). When several labels judge one action
@@ -98,7 +98,9 @@ def _label_outcomes(session: Session, agent: str | None, action_class: str | Non
              .join(ActionRow, ActionRow.id == ReviewItemRow.action_id)
              .join(AgentRow, AgentRow.id == ActionRow.agent_id)
              .join(DecisionRow, DecisionRow.action_id == ActionRow.id)
-             .where(DecisionRow.verdict == Verdict.AUTO_APPROVE.value)
+             # Shadow (L0) actions are judged only by labels too: nobody decided them.
+             .where(DecisionRow.verdict.in_([Verdict.AUTO_APPROVE.value,
+                                             Verdict.SHADOW.value]))
              .order_by(LabelRow.created_at, LabelRow.id))
     query = _filtered(query, agent, action_class, since, LabelRow.created_at)
     rubrics: dict[tuple[str, int], Rubric | None] = {}

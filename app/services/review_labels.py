@@ -248,6 +248,12 @@ def submit_label(session: Session, item_id: int, *, reviewer: str,
                           "pi": item.pi,
                           "outcome": None if outcome is None else
                           {"y": outcome[0], "critical": outcome[1]}})
+    if outcome is not None and item.action_id is not None:
+        # A new outcome for the autonomy engine: its demotion rules run now, in this
+        # transaction (issue 13), so a harmful auto-approval demotes its unit at once.
+        from .autonomy import record_outcome
+
+        record_outcome(session, item.action_id, now=now)
     return LabelRecord(id=label.id, item_id=item_id, reviewer=reviewer, rubric=rubric.name,
                        rubric_version=rubric.version, answers=normalised,
                        correction=loads(correction_json) if correction_json else None,

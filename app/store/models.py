@@ -47,7 +47,9 @@ class AgentRow(Base):
 
 
 class AutonomyLevelRow(Base):
-    """The current level per (agent, action class); absent means L1 supervised."""
+    """The current level of one unit: (agent, agent version) is ``agent_id``, with the
+    action class. Created at the unit's first request (`services.autonomy`); absent
+    means L1 supervised. Its history is ``autonomy_level_changes``."""
 
     __tablename__ = "autonomy_levels"
     __table_args__ = (UniqueConstraint("agent_id", "action_class"),)
@@ -56,7 +58,14 @@ class AutonomyLevelRow(Base):
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
     action_class: Mapped[str] = mapped_column(String(200))
     level: Mapped[str] = mapped_column(String(4))
+    #: When the unit entered ``level``: only evidence after it counts.
     changed_at: Mapped[float] = mapped_column(Float)
+    #: Bumped by every level change: two leads promoting at once, one wins.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    #: Why the unit is at ``level`` (initial, new_version, promotion, demotion:...).
+    rule: Mapped[str] = mapped_column(String(40), default="initial")
+    #: The last demotion (automatic or by a lead), for the cool-down.
+    last_demotion_at: Mapped[float | None] = mapped_column(Float)
 
 
 class RunRow(Base):

@@ -6,7 +6,8 @@ issue): an expired action is answered "ignore" when the interrupt allows it (Age
 Inbox's allow_ignore: the agent hears that nobody acted); otherwise nothing is sent
 and the graph keeps waiting — a timeout must never reach the agent as a rejection or,
 worse, an approval (ARCHITECTURE.md, gate: "reported as expired, never as a
-rejection"). Auto-approval is an approval.
+rejection"). Auto-approval is an approval. Shadow (the autonomy policy at L0) is a
+rejection whose message says the action was recorded for review and must not run.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ def resume_decision(spec: InterruptedAction, decision: DecisionRecord) -> Resume
         return ResumeDecision(verdict="edit", arguments=arguments)
     if verdict is Verdict.REJECT:
         return ResumeDecision(verdict="reject", message=decision.reason)
+    if verdict is Verdict.SHADOW:
+        # L0 shadow: the graph must not execute the action; it hears a rejection whose
+        # message says so (the policy only answers shadow where reject is allowed).
+        return ResumeDecision(verdict="reject", message=decision.reason
+                              or "Countersign shadow mode (L0): do not execute this action.")
     if verdict is Verdict.RESPOND:
         return ResumeDecision(verdict="respond", message=decision.response)
     if verdict is Verdict.IGNORE:

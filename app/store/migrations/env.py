@@ -3,7 +3,8 @@ the open connection in ``config.attributes["connection"]``."""
 
 from alembic import context
 
-from countersign.store import review_models  # noqa: F401  (its tables join Base.metadata)
+# Their tables join Base.metadata.
+from countersign.store import autonomy_models, review_models  # noqa: F401
 from countersign.store.models import Base
 
 connection = context.config.attributes["connection"]
