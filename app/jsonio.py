@@ -3,8 +3,17 @@ whatever an agent hands us into JSON that can be stored and shown.
 
 Agents send surprising things: bytes that are not UTF-8, strings holding lone
 surrogates (from ``surrogateescape`` decoding), NaN, tuples, nesting thousands deep.
-The cleaner never raises on those; it repairs what it can visibly and reports each
-repair with the JSON path where it happened, so nothing is hidden from the operator.
+
+Where the line is: data that arrives as JSON text from another program (a LangGraph
+interrupt, an OTLP attribute, a stored row) is shown, never acted on from our copy,
+so the cleaner repairs what it can visibly (lone surrogates shown as ``\\xNN``
+escapes, NaN as text) and reports each repair with its JSON path, and the console
+flags the action. Values an agent hands the gate SDK are different: the agent acts on
+the arguments the verdict returns, so a repaired value would be a lie to the reviewer
+about what the agent will do. ``clean(strict=True)`` (the gate) refuses each such
+value with `JsonInputError` naming its path instead: NaN and ±inf, bytes, text that
+is not valid Unicode, keys that are not text or numbers, and two keys that JSON
+would merge (``1`` and ``"1"``).
 """
 
 from __future__ import annotations
@@ -45,6 +54,14 @@ def _repair_text(text: str, path: str, warnings: list[str]) -> str:
         return repaired.decode("utf-8", "backslashreplace")
 
 
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _is_escape(text: str) -> bool:
     return all(0xDC80 <= ord(ch) <= 0xDCFF for ch in text if 0xD800 <= ord(ch) <= 0xDFFF)
 
@@ -57,11 +74,28 @@ def _child(path: str, key: str | int) -> str:
     return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
 
 
-def clean(value: Any, *, root: str = "$") -> tuple[Any, list[str]]:
+def _key_text(key: Any, path: str, strict: bool, warnings: list[str]) -> str:
+    """A mapping key as JSON text: text stays, integers become their digits (as
+    ``json.dumps`` does); anything else is refused when ``strict``, else shown as its
+    ``str`` with a warning."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, int) and not isinstance(key, bool):
+        return str(key)
+    if strict:
+        raise JsonInputError(path, f"the key {key!r} is a {type(key).__name__}; JSON object "
+                                   "keys are text (or integers, sent as their digits)")
+    warnings.append(f"{path}: the key {key!r} is not text; stored as {str(key)!r}")
+    return str(key)
+
+
+def clean(value: Any, *, root: str = "$", strict: bool = False) -> tuple[Any, list[str]]:
     """Return ``value`` as plain JSON data plus the list of repairs made.
 
-    Raises `JsonInputError` only for what cannot be represented at all: nesting
-    deeper than `MAX_DEPTH`, or an object of an unknown type.
+    Raises `JsonInputError` for what cannot be represented at all: nesting deeper than
+    `MAX_DEPTH`, or an object of an unknown type. With ``strict`` (the gate SDK) it
+    also raises, naming the path, for every value it would otherwise repair, so the
+    result is always exactly the value given and the warnings are empty.
     """
     warnings: list[str] = []
     # Iterative on purpose: recursion would fail on the deeply nested input we guard.
@@ -77,12 +111,21 @@ def clean(value: Any, *, root: str = "$") -> tuple[Any, list[str]]:
         elif isinstance(item, float):
             if math.isfinite(item):
                 result = item
+            elif strict:
+                raise JsonInputError(path, f"{item!r} is not a JSON number; send a finite "
+                                           "number, or null or a string that says what it means")
             else:
                 result = repr(item)
                 warnings.append(f"{path}: {result} is not JSON; stored as the text '{result}'")
         elif isinstance(item, str):
+            if strict and not _is_unicode(item):
+                raise JsonInputError(path, "the text is not valid Unicode (it holds a lone "
+                                           "surrogate, e.g. from surrogateescape decoding)")
             result = _repair_text(item, path, warnings)
         elif isinstance(item, bytes | bytearray | memoryview):
+            if strict:
+                raise JsonInputError(path, f"{type(item).__name__} is not JSON text; decode it "
+                                           "(or encode it as base64) before sending")
             raw = bytes(item)
             try:
                 result = raw.decode("utf-8")
@@ -94,8 +137,17 @@ def clean(value: Any, *, root: str = "$") -> tuple[Any, list[str]]:
         elif isinstance(item, Mapping):
             result = {}
             for key, child in item.items():
-                skey = key if isinstance(key, str) else str(key)
+                skey = _key_text(key, path, strict, warnings)
+                if strict and not _is_unicode(skey):
+                    raise JsonInputError(_child(path, _repair_text(skey, path, [])),
+                                         "the key is not valid Unicode")
                 skey = _repair_text(skey, _child(path, skey), warnings)
+                if skey in result:
+                    if strict:
+                        raise JsonInputError(_child(path, skey), "two keys of this object are "
+                                             f"the same in JSON ({skey!r}); one would be lost")
+                    warnings.append(f"{_child(path, skey)}: two keys are the same in JSON; "
+                                    "the last one was kept")
                 result[skey] = None
                 stack.append((child, _child(path, skey), depth + 1, result, skey))
         elif isinstance(item, list | tuple):

@@ -37,6 +37,7 @@ from ..services.actions import ActionRequest, ActionService
 from ..services.decisions import DecisionService
 from ..store.engine import Store
 from ..store.migrate import open_store
+from .checks import check_request, check_timeout
 from .steps import Step, new_trace_id, root_span, steps_to_spans
 
 Outcome = Literal["approve", "edit", "reject", "respond", "ignore", "expired"]
@@ -97,6 +98,7 @@ def _current_otel_span() -> tuple[str, str] | None:
 
 
 def _deadline(timeout: float | None, deadline: dt.datetime | None) -> float | None:
+    check_timeout(timeout)
     if deadline is not None:
         if deadline.tzinfo is None:
             raise ValueError("deadline must be timezone-aware")
@@ -152,6 +154,8 @@ class Gate:
         run: Run | None,
         allowed: Sequence[Verdict | str] | None,
     ) -> tuple[int, Run]:
+        check_request(agent=self.agent, action_class=action_class, arguments=arguments,
+                      schema=schema, reasoning=reasoning, idempotency_key=idempotency_key)
         linked = _current_otel_span() if run is None else None
         if linked is not None:
             # Asked inside an OpenTelemetry span: the action and its steps belong to

@@ -50,9 +50,9 @@ class Step(BaseModel):
     output_messages: list[Message] = Field(default_factory=list)
     model: str | None = None
     provider: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    cost: float | None = None
+    prompt_tokens: int | None = Field(default=None, ge=0)
+    completion_tokens: int | None = Field(default=None, ge=0)
+    cost: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     #: Tool steps: what the tool was called with and what it returned.
     tool_arguments: Any = None
     tool_result: Any = None
@@ -63,7 +63,7 @@ class Step(BaseModel):
     input: Any = None
     output: Any = None
     started_at: float | None = None
-    duration_s: float = 0.0
+    duration_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     error: str | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
 

@@ -35,6 +35,17 @@ class UnknownAction(LookupError):
         self.action_id = action_id
 
 
+class InvalidSchema(ValueError):
+    """The action's arguments schema cannot be used to check edits (not a valid JSON
+    Schema, a reference outside itself, a reference cycle); the message names the
+    place in the schema. Nothing is written."""
+
+    def __init__(self, problems: Sequence[Any]) -> None:
+        self.problems = list(problems)
+        text = "; ".join(str(p) for p in self.problems)
+        super().__init__(f"the action's arguments schema cannot be used: {text}")
+
+
 class ActionRequest(BaseModel):
     """What a source (or the gate SDK) asks the console to decide."""
 
@@ -97,7 +108,16 @@ def request_action(session: Session, req: ActionRequest, *,
     action, its reasoning spans, the change-feed entry and the audit event are written
     together, and the autonomy policy decides it in the same transaction
     (`services.autonomy.apply_policy`: auto-approve, shadow, or wait for a person).
-    ``now`` stamps it at another time (history imported with its own times)."""
+    ``now`` stamps it at another time (history imported with its own times).
+
+    Raises `InvalidSchema` (writing nothing) for a schema that edits could not be
+    checked against: refused now, not when a reviewer edits."""
+    if req.arguments_schema is not None:
+        from ..schema_check import check_schema  # lazy: jsonschema costs 30 ms
+
+        problems = check_schema(req.arguments_schema)
+        if problems:
+            raise InvalidSchema(problems)
     arguments, warnings = clean(req.arguments)
     arguments_json = canonical(arguments)
     schema_json = canonical(clean(req.arguments_schema)[0]) if req.arguments_schema else None

@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..secrets import remember_secret
+
 STORE_ENV = "COUNTERSIGN_STORE"
 _WRITE = "countersign_write"
 #: How long a SQLite writer waits for another process's transaction before giving up.
@@ -28,6 +30,13 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 class StoreError(Exception):
     """The store cannot be used; the message says why in words a user can act on."""
+
+
+class StoreUnavailable(StoreError):
+    """A read or a write could not be carried out by the store: unreachable, locked,
+    full, out of resources, or failing I/O. One sentence naming the store and the
+    cause; the unit of work it interrupted was rolled back, so nothing of it was
+    written. The gate SDK raises it to agents (``countersign.gate.StoreUnavailable``)."""
 
 
 def default_store_url() -> str:
@@ -81,6 +90,7 @@ class Store:
         except ArgumentError as exc:
             raise StoreError(f"'{url}' is not a database URL ({exc})") from exc
         self.dialect = parsed.get_backend_name()
+        remember_secret(parsed.password)  # a driver error quoting it is redacted
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.dialect == "sqlite":
             database = parsed.database or ""
@@ -112,7 +122,7 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with translate_errors(self.url), self._reads() as session:
+        with translate_errors(self.url, writing=False), self._reads() as session:
             try:
                 yield session
             finally:
@@ -128,20 +138,72 @@ class Store:
 
 
 @contextmanager
-def translate_errors(url: str) -> Iterator[None]:
-    """Turn driver errors about reaching the store into a `StoreError` a person can
-    act on; errors about the data itself pass through for the services to handle."""
+def translate_errors(url: str, *, writing: bool = True) -> Iterator[None]:
+    """Turn driver errors about the store itself (reaching it, its lock, its disk, its
+    resources) into a `StoreUnavailable` a person can act on, also when they happen at
+    commit; errors about the data itself pass through for the services to handle.
+    Wraps the whole unit of work, so the message can say that nothing was written."""
     try:
         yield
     except DBAPIError as exc:
-        if not exc.connection_invalidated and not _is_availability_error(exc):
+        cause = _store_failure(exc)
+        if cause is None:
             raise
-        raise StoreError(_availability_message(url, exc)) from exc
+        raise StoreUnavailable(_availability_message(url, cause, writing=writing)) from exc
+
+
+def _store_failure(exc: DBAPIError) -> DBAPIError | None:
+    """The error that says the store failed: ``exc``, or the one it was raised while
+    handling. SQLite rolls a transaction back by itself on SQLITE_FULL or an I/O
+    error, so the ``ROLLBACK TO SAVEPOINT`` that follows fails with "no such
+    savepoint", hiding the real cause in ``__context__``."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if isinstance(seen, DBAPIError) and (seen.connection_invalidated
+                                             or _is_availability_error(seen)):
+            return seen
+        if seen is None:
+            break
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+#: SQLite result codes (the primary code, the low byte) that mean the store failed:
+#: BUSY, LOCKED, NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL, NOTADB.
+_SQLITE_UNAVAILABLE = {5, 6, 7, 8, 10, 11, 13, 14, 15, 26}
+_SQLITE_FULL = 13
+#: PostgreSQL SQLSTATE classes that mean the server cannot do it now: connection
+#: exception, insufficient resources (disk full, out of memory, too many connections),
+#: operator intervention (shutdown), system error (I/O).
+_PG_UNAVAILABLE = ("08", "53", "57P", "58")
+_PG_DISK_FULL = "53100"
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    return str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+
+
+def _sqlite_code(exc: DBAPIError) -> int | None:
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _is_full(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return (_sqlite_code(exc) == _SQLITE_FULL or _sqlstate(exc) == _PG_DISK_FULL
+            or "disk is full" in text or "no space left" in text)
 
 
 def _is_availability_error(exc: DBAPIError) -> bool:
+    if _sqlite_code(exc) in _SQLITE_UNAVAILABLE or _sqlstate(exc).startswith(_PG_UNAVAILABLE):
+        return True
     text = str(exc.orig).lower()
     needles = (
+        "database or disk is full",
+        "no space left on device",
+        "could not extend file",
+        "out of memory",
+        "too many connections",
         "database is locked",
         "unable to open database",
         "disk i/o error",
@@ -161,7 +223,7 @@ def _is_availability_error(exc: DBAPIError) -> bool:
     ))
 
 
-def _availability_message(url: str, exc: DBAPIError) -> str:
+def _availability_message(url: str, exc: DBAPIError, *, writing: bool = True) -> str:
     where = describe_url(url)
     text = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc).__name__
     if "locked" in text.lower():
@@ -169,4 +231,8 @@ def _availability_message(url: str, exc: DBAPIError) -> str:
             f"the store {where} is locked by another program and stayed locked for "
             f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s; close the program holding it and try again"
         )
-    return f"cannot use the store {where}: {text}"
+    unsaved = " (nothing was saved)" if writing else ""
+    if _is_full(exc):
+        return (f"the store {where} is full ({text}){unsaved}; free disk space on its "
+                "volume, or raise its size limit, and try again")
+    return f"cannot use the store {where}: {text}{unsaved}"

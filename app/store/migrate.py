@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from .engine import Store, StoreError, describe_url, resolve_store_url
+from .engine import Store, StoreError, StoreUnavailable, describe_url, resolve_store_url
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -81,7 +81,8 @@ def upgrade(store: Store) -> None:
             command.upgrade(cfg, "head")
     except DBAPIError as exc:
         detail = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else str(exc)
-        raise StoreError(f"cannot open the store {describe_url(store.url)}: {detail}") from exc
+        raise StoreUnavailable(
+            f"cannot open the store {describe_url(store.url)}: {detail}") from exc
 
 
 class StoreMissing(StoreError):

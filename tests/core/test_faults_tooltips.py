@@ -46,6 +46,8 @@ class _Code:
         self.functions: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
         self.local: dict[str, dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]]] = {}
         self.tables: set[str] = set()
+        #: Module-level names bound to one string literal (``_LOW_TIP = "…"``).
+        self.constants: set[str] = set()
         #: Module-level aliases such as ``_TOOLTIP = Qt.ItemDataRole.ToolTipRole``.
         self.role_aliases: set[str] = set()
         for filename, tree in trees.items():
@@ -65,6 +67,8 @@ class _Code:
                     self.role_aliases |= names
                 elif _literal_table(value):
                     self.tables |= names
+                elif isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    self.constants |= names
 
     def plain(self, expr: ast.expr | None, where: str,
               seen: frozenset[str] = frozenset()) -> bool:
@@ -78,6 +82,8 @@ class _Code:
             return self.plain(expr.body, where, seen) and self.plain(expr.orelse, where, seen)
         if isinstance(expr, ast.BoolOp):
             return all(self.plain(value, where, seen) for value in expr.values)
+        if isinstance(expr, ast.Name):
+            return expr.id in self.constants
         if isinstance(expr, ast.Subscript):
             return isinstance(expr.value, ast.Name) and expr.value.id in self.tables
         if isinstance(expr, ast.Call):
@@ -143,6 +149,7 @@ def test_no_tooltip_in_the_console_can_be_rich_text() -> None:
     "label.setToolTip(error)",
     "label.setToolTip(f'Store: {where}')",
     "label.setToolTip(result.detail or '')",
+    "def build(tip):\n    _LOW = 'x'\n    label.setToolTip(tip)",
     "label.setToolTip('\\n'.join(lines))",
     "TIPS = {'a': server_text}\nlabel.setToolTip(TIPS['a'])",
     "TIPS = {'a': 'Agent'}\nlabel.setToolTip(TIPS.get(column, error))",
@@ -162,6 +169,7 @@ def test_the_scan_catches_outside_text(code: str) -> None:
     "TIPS = {'a': 'Agent', 'b': 'Action'}\nlabel.setToolTip(TIPS.get(column, ''))",
     "TIPS = ('Agent', 'Action')\nlabel.setToolTip(TIPS[column])",
     "button.setToolTip(table['refresh'].toolTip())",
+    "_LOW = ('Below 0.667: ' 'too low')\nlabel.setToolTip(_LOW if low else 'fine')",
     "def data(self, role):\n    if role == Qt.ItemDataRole.ToolTipRole:\n"
     "        return self._tip(row)\n    return row.name\n"
     "def _tip(self, row):\n    if row.x:\n        return None\n"
