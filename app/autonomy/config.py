@@ -156,15 +156,28 @@ class AutonomyConfig(_Settings):
 
     @classmethod
     def from_table(cls, table: dict[str, Any] | None) -> AutonomyConfig:
-        """The ``[autonomy]`` table of the config file (None or {} for the defaults)."""
+        """The ``[autonomy]`` table of the config file (None or {} for the defaults).
+        A sub-table may give only the settings it changes (``l1_to_l2 = { p_good =
+        0.02 }``): the others keep their defaults."""
         try:
-            return cls.model_validate(table or {})
+            return cls.model_validate(_over(cls().to_table(), table or {}))
         except ValidationError as exc:
             raise AutonomyConfigError(describe_errors(exc)) from exc
 
     def to_table(self) -> dict[str, Any]:
         """Every setting, as plain TOML-able values (from_table reads it back)."""
         return self.model_dump(mode="json")
+
+
+def _over(defaults: dict[str, Any], table: dict[str, Any]) -> dict[str, Any]:
+    """``table`` laid over ``defaults``, sub-table by sub-table (unknown keys are kept,
+    so validation still names them)."""
+    merged = dict(defaults)
+    for key, value in table.items():
+        base = defaults.get(key)
+        merged[key] = (_over(base, value) if isinstance(base, dict) and isinstance(value, dict)
+                       else value)
+    return merged
 
 
 def describe_errors(exc: ValidationError) -> str:

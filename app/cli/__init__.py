@@ -8,6 +8,7 @@
     countersign queue list|show|decide …              (queue.py)
     countersign audit verify                           (audit.py)
     countersign review|rubric|agreement|dataset …      (review.py, datasets.py)
+    countersign autonomy|budgets …                     (autonomy.py)
     countersign import-otlp FILE… / trace show|list …  (traces.py)
 
 Global options (``--store``, ``--config``) are accepted before or after the command,
@@ -44,7 +45,7 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import audit, queue, review, run, traces
+    from . import audit, autonomy, queue, review, run, traces
 
     parser = argparse.ArgumentParser(
         prog="countersign",
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     queue.add_parsers(sub, common)
     audit.add_parsers(sub, common)
     review.add_parsers(sub, common)
+    autonomy.add_parsers(sub, common)
     traces.add_parsers(sub)
     for name in ("import-otlp", "trace"):
         sub.choices[name].set_defaults(handler=_traces)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,9 +15,9 @@ from sqlalchemy import select
 from countersign.domain import OPERATOR_VERDICTS, AutonomyLevel, DecisionRecord, Risk, Verdict
 from countersign.domain.autonomy import UnitKey
 from countersign.review.sampling import SamplingRule
-from countersign.services.actions import ActionRequest, ActionService
+from countersign.services.actions import ActionRequest, ActionService, request_action
 from countersign.services.autonomy_service import AutonomyService
-from countersign.services.decisions import DecisionService
+from countersign.services.decisions import DecisionService, decide
 from countersign.services.review import ReviewService
 from countersign.store.engine import Store
 from countersign.store.models import AuditEventRow
@@ -104,3 +105,31 @@ def audit_kinds(store: Store, kind_prefix: str) -> list[tuple[str, str, dict[str
 
 def now() -> float:
     return time.time()
+
+
+HOUR, DAY = 3_600.0, 86_400.0
+
+
+def seed_verdicts(store: Store, n: int, *, days: float, unit: UnitKey = UNIT,
+                  failures: Sequence[int] = (), risk: Risk = Risk.HIGH,
+                  reviewers: tuple[str, ...] = ("olga", "omar"),
+                  end: float | None = None) -> list[int]:
+    """``n`` actions of ``unit`` requested and decided by people over the last
+    ``days`` (through the real units of work with past times), rejected at the indexes
+    in ``failures``, approved otherwise; in one transaction."""
+    end = time.time() - 60 if end is None else end
+    start = end - days * DAY
+    step = (end - start) / max(1, n)
+    ids = []
+    with store.write() as session:
+        for i in range(n):
+            at = start + i * step
+            action_id, _ = request_action(session, ActionRequest(
+                agent=unit.agent, agent_version=unit.version, action_class=unit.action_class,
+                arguments={"n": i}, risk=risk, source_ref=uuid.uuid4().hex), now=at)
+            failed = i in failures
+            decide(session, action_id, Verdict.REJECT if failed else Verdict.APPROVE,
+                   reviewer=reviewers[i % len(reviewers)],
+                   reason="wrong" if failed else None, now=at + 30)
+            ids.append(action_id)
+    return ids

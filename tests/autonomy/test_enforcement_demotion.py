@@ -27,7 +27,7 @@ def test_a_harm_label_on_a_sampled_auto_approval_demotes_to_l1_in_its_transactio
     assert decision is not None and decision.verdict is Verdict.AUTO_APPROVE
     label(store, harmful, correct="correct", harm=True)  # one transaction: label + demotion
     assert _level(store) is AutonomyLevel.L1
-    kind, actor, payload = audit_kinds(store, "autonomy.demoted")[-1]
+    _, actor, payload = audit_kinds(store, "autonomy.demoted")[-1]
     assert actor == "policy:autonomy@1"
     assert payload["rule"] == "demotion:critical" and payload["to"] == "L1"
     assert payload["action_id"] == harmful
