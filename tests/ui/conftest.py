@@ -23,6 +23,22 @@ from countersign_ui.queue.workspace import QueueWorkspace
 from countersign_ui.traces.workspace import TracesWorkspace
 
 
+@pytest.fixture(autouse=True)
+def _no_leaked_windows(qapp: QApplication) -> Iterator[None]:
+    """Fail a test that leaves a new top-level window on screen (a dialog never
+    closed, a window never disposed): it would linger into the next tests and, in the
+    console, on the reviewer's screen. After napari's ``leaked_widgets`` check."""
+    before = set(QApplication.topLevelWidgets())
+    yield
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    leaked = [w for w in QApplication.topLevelWidgets()
+              if w not in before and alive(w) and w.isVisible()]
+    names = [f"{type(w).__name__} {w.objectName() or w.windowTitle()!r}" for w in leaked]
+    for widget in leaked:
+        dispose(widget)
+    assert not leaked, f"the test left windows open: {', '.join(names)}"
+
+
 @pytest.fixture
 def qasync_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """A qasync loop marked as running: tasks and executor callbacks make progress

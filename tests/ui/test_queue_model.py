@@ -3,8 +3,6 @@ selection that stays put while rows stream in and out elsewhere."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QTableView
@@ -196,15 +194,12 @@ def test_selection_survives_sort_and_filter(view: QTableView) -> None:
     assert _current_id(view) == 7 and _selected_ids(view) == {7}
 
 
-def test_large_model_filters_fast() -> None:
+def test_a_large_model_filters() -> None:  # its time: bench_ui
     model = QueueModel(tick_ms=0)
     model.set_rows(make_row(i, agent=f"agent-{i % 40}", risk=RISKS[i % 4])
                    for i in range(100_000))
-    start = time.perf_counter()
     model.set_filter(QueueFilter(agent="agent-7"))
-    elapsed = time.perf_counter() - start
     assert model.rowCount() == 2_500
-    assert elapsed < 0.1, f"filtering 100,000 rows took {elapsed * 1000:.0f} ms"
 
 
 class _FakeActions:

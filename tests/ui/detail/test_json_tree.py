@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -51,11 +50,9 @@ def test_model_is_consistent(qtmodeltester: Any, value: Any) -> None:
     qtmodeltester.check(model)
 
 
-def test_a_50k_list_opens_fast_and_fetches_in_chunks() -> None:
-    started = time.perf_counter()
+def test_a_50k_list_opens_with_one_chunk_and_fetches_more() -> None:  # time: bench_ui
     model = JsonTreeModel(list(range(50_000)))
     assert model.rowCount() == CHUNK
-    assert (time.perf_counter() - started) < 0.05
     assert model.canFetchMore(QModelIndex())
     model.fetchMore(QModelIndex())
     assert model.rowCount() == 2 * CHUNK

@@ -1,9 +1,7 @@
 """ActionDetailPane's contract with the Queue workspace: states, verdict buttons,
-raw arguments, the deadline countdown, and speed on big actions."""
+raw arguments, the deadline countdown, and big actions (their speed: bench_ui)."""
 
 from __future__ import annotations
-
-import time
 
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
@@ -92,7 +90,7 @@ def test_deadline_counts_down(qtbot: QtBot) -> None:
     assert pane.action.deadline_label.text() == "Deadline passed 1m 15s ago"
 
 
-def test_megabyte_arguments_and_200_steps_show_fast(
+def test_megabyte_arguments_and_200_steps_show(  # its time: bench_ui
         qtbot: QtBot, chain: tuple[list[SpanRecord], str]) -> None:
     spans, proposer = chain
     steps = [Step(name=f"step {i}", messages=[Message(role="user", content="hi " * 300)],
@@ -105,8 +103,7 @@ def test_megabyte_arguments_and_200_steps_show_fast(
     pane = make_pane(qtbot)
     pane.resize(1440, 900)
     pane.show()
-    started = time.perf_counter()
     pane.show_action(detail, spans, arguments)
     pane.repaint()
-    elapsed = time.perf_counter() - started
-    assert elapsed < 0.25, f"show_action took {elapsed * 1000:.0f} ms"
+    assert pane.stack.currentWidget() is pane.splitter
+    assert pane.action.buttons["approve"].isVisible()

@@ -4,7 +4,6 @@ search, the highlighted path to the proposing span, and opening a 10,000-span ru
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from PySide6.QtCore import Qt
@@ -184,14 +183,10 @@ def test_zoom_to_a_span_and_back(inspector, small_run) -> None:
     assert not header.zoomed
 
 
-def test_ten_thousand_spans_open_fast(inspector, qapp) -> None:
+def test_ten_thousand_spans_open(inspector, qapp) -> None:  # its time: bench_inspector
     spans, proposer = ten_thousand()
     inspector.show()
-    started = time.perf_counter()
     inspector.show_run(spans, highlight_span_id=proposer)
     qapp.processEvents()
-    elapsed = time.perf_counter() - started
-    print(f"\n10,000-span run shown in {elapsed * 1000:.0f} ms (target 300 ms)")
-    assert elapsed < 3.0
     assert inspector.selected_span_id() == proposer
     assert len(inspector.run.nodes) == 10_000

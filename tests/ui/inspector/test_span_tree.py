@@ -3,8 +3,6 @@ and cost roll-ups, retry detection, and the model's contract (qtmodeltester)."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
@@ -76,11 +74,8 @@ def test_orphans_and_cycles_are_shown_once_at_the_top(qtmodeltester) -> None:
 
 def test_model_contract_ten_thousand_spans(qtmodeltester) -> None:
     spans, proposer = ten_thousand()
-    started = time.perf_counter()
-    tree = build_run_tree(spans, proposer)
-    built = time.perf_counter() - started
+    tree = build_run_tree(spans, proposer)  # its time: bench_inspector
     assert len(tree.nodes) == 10_000
-    assert built < 2.0, f"building the tree took {built:.2f} s"
     model = SpanTreeModel()
     model.set_tree(tree)
     qtmodeltester.check(model)
