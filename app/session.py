@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .services.datasets import DatasetService
     from .services.decisions import DecisionService
     from .services.review import ReviewService
+    from .services.review_feed import ReviewFeed
     from .services.traces import TraceService
     from .store.engine import Store
 
@@ -50,6 +51,8 @@ class Services:
     traces: TraceService
     #: The reviewer's loop: rubrics, rules, sampling, the review queue, labels.
     review: ReviewService
+    #: The review list, read lean and kept live (the Review workspace's list).
+    review_feed: ReviewFeed
     #: Eval datasets: build, list, diff, export, push.
     datasets: DatasetService
     #: Autonomy: units' levels and evidence, promotions, thresholds, budgets, breakers.
@@ -137,6 +140,7 @@ def open_services(store_url: str | None, config_path: Path | None, *,
     from .services.datasets import DatasetService
     from .services.decisions import DecisionService
     from .services.review import ReviewService
+    from .services.review_feed import ReviewFeed
     from .services.traces import TraceService
     from .store.migrate import open_store
 
@@ -164,6 +168,7 @@ def open_services(store_url: str | None, config_path: Path | None, *,
         decisions=DecisionService(store),
         traces=TraceService(store),
         review=review,
+        review_feed=ReviewFeed(store),
         datasets=DatasetService(store),
         autonomy=autonomy,
     )

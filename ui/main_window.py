@@ -19,6 +19,7 @@ from .qt.widgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QStackedWidget,
     QToolBar,
     QWidget,
@@ -157,6 +158,12 @@ class MainWindow(QMainWindow):
         self._current = workspace
         if previous is not None:
             previous.set_active(False)
+        # A stack is as wide as its widest page; pages off screen must not hold the
+        # window wider than the one shown needs (Ignored: their minimum is not asked).
+        for page in self.workspaces:
+            policy = (QSizePolicy.Policy.Preferred if page is workspace
+                      else QSizePolicy.Policy.Ignored)
+            page.setSizePolicy(policy, policy)
         self._stack.setCurrentWidget(workspace)
         self.commands[workspace.go_command().name].setChecked(True)
         for title, menu in self._menus.items():
