@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -103,6 +106,11 @@ class Runtime:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.deliver_timeout = deliver_timeout
+        #: Who claims outbox rows: unique per runtime, readable in the store.
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[-100:]
+        #: How long a claim holds unconfirmed: a delivery may take `deliver_timeout`;
+        #: a worker that died gives its rows up after this.
+        self.claim_lease = deliver_timeout + 30.0
         self.health = {s.name: SourceHealth(s.name) for s in self.sources}
         self.stats = RuntimeStats()
         self._on_health = on_health
@@ -263,7 +271,9 @@ class Runtime:
             idle = [n for n in deliverers if n not in self._delivering]
             if idle:
                 try:
-                    due = await asyncio.to_thread(self._decisions.due_deliveries, idle)
+                    due = await asyncio.to_thread(
+                        self._decisions.claim_deliveries, idle, worker=self.worker_id,
+                        lease=self.claim_lease)
                 except StoreError as exc:
                     self._store_error(exc)
                     due = []
@@ -280,22 +290,38 @@ class Runtime:
 
     async def _deliver_batch(self, source: DeliversDecisions, name: str,
                              rows: list[tuple[int, int, int]]) -> None:
+        """Deliver rows this worker claimed, confirming each claim right before it is
+        sent (another worker may have taken a row whose claim lapsed); rows neither
+        settled nor rescheduled (skipped, failed on the store, or the runtime
+        stopping) are given back for any worker to take."""
+        held = [outbox_id for outbox_id, _, _ in rows]
         try:
             for outbox_id, decision_id, action_id in rows:
                 try:
-                    await self._deliver(source, outbox_id, decision_id, action_id)
+                    mine = await asyncio.to_thread(
+                        self._decisions.renew_claim, outbox_id, worker=self.worker_id,
+                        lease=self.claim_lease)
+                    if not mine or await self._deliver(source, outbox_id, decision_id,
+                                                       action_id):
+                        held.remove(outbox_id)
                 except StoreError as exc:
                     self._store_error(exc)
         finally:
             self._delivering.discard(name)
+            if held:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(self._decisions.release_claims, held,
+                                            worker=self.worker_id)
 
     async def _deliver(self, source: DeliversDecisions, outbox_id: int, decision_id: int,
-                       action_id: int) -> None:
+                       action_id: int) -> bool:
+        """Hand one decision to its source; True when the row was settled or
+        rescheduled (which clears the claim), False when it was skipped."""
         name = getattr(source, "name", "?")
         action = await asyncio.to_thread(self._actions.get, action_id)
         decision = await asyncio.to_thread(self._decisions.get, action_id)
         if decision is None or decision.id != decision_id:
-            return
+            return False
         meta = await asyncio.to_thread(self._actions.source_meta, action_id)
         delivery = Delivery(action=action, decision=decision, source_meta=meta, siblings={})
         try:
@@ -303,14 +329,14 @@ class Runtime:
                                          f"delivery of action {action_id} to {name}")
         except (TransientSourceError, TimeoutError, OSError) as exc:
             await self._retry(outbox_id, describe(exc))
-            return
+            return True
         except Exception as exc:  # a plugin bug: shown on the decision, never fatal
             log.warning("source %s failed delivering action %d: %s", name, action_id,
                         describe(exc))
             await asyncio.to_thread(self._decisions.mark_failed, decision_id,
                                     actor=f"source:{name}", why=describe(exc))
             self.stats.delivery_errors += 1
-            return
+            return True
         actor = f"source:{name}"
         if result.outcome is DeliveryOutcome.DELIVERED:
             await asyncio.to_thread(self._decisions.mark_delivered, decision_id, actor=actor)
@@ -325,6 +351,7 @@ class Runtime:
             await asyncio.to_thread(self._decisions.mark_failed, decision_id, actor=actor,
                                     why=redact(result.detail or "delivery failed"))
             self.stats.delivery_errors += 1
+        return True
 
     async def _retry(self, outbox_id: int, error: str) -> None:
         self.stats.delivery_errors += 1

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..domain import (
@@ -304,6 +304,7 @@ def settle(session: Session, decision_id: int, state: DeliveryState, *, actor: s
         outbox.state = state.value
         outbox.settled_at = now
         outbox.last_error = error
+        outbox.claimed_by = outbox.claimed_until = None
     action = session.get(ActionRow, decision.action_id)
     if (
         action is not None
@@ -492,6 +493,7 @@ class DecisionService:
             row.attempts += 1
             row.last_error = error
             row.next_attempt_at = time.time() + backoff(row.attempts)
+            row.claimed_by = row.claimed_until = None  # any worker may retry it
 
     def due_deliveries(self, sources: Sequence[str], *, now: float | None = None,
                        limit: int = 100) -> list[tuple[int, int, int, str]]:
@@ -511,6 +513,73 @@ class DecisionService:
                 .limit(limit)
             ).all()
         return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def claim_deliveries(self, sources: Sequence[str], *, worker: str, lease: float,
+                         now: float | None = None,
+                         limit: int = 50) -> list[tuple[int, int, int, str]]:
+        """Claim due outbox rows of ``sources`` for ``worker`` until ``now + lease``:
+        (outbox id, decision id, action id, source), oldest first. Rows another worker
+        holds an unlapsed claim on are left to it, so two workers on one store never
+        take the same row: on PostgreSQL the candidates are locked ``FOR UPDATE SKIP
+        LOCKED`` (a row being claimed elsewhere is skipped, not waited for); on SQLite
+        the writer lock (``BEGIN IMMEDIATE``) serialises claims. The update is
+        conditional on the claim still being free either way."""
+        now = time.time() if now is None else now
+        if not sources:
+            return []
+        free = or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now)
+        with self.store.write() as session:
+            rows = session.execute(
+                select(OutboxRow.id, OutboxRow.decision_id, OutboxRow.action_id,
+                       OutboxRow.source)
+                .where(
+                    OutboxRow.state == DeliveryState.PENDING.value,
+                    OutboxRow.source.in_(list(sources)),
+                    OutboxRow.next_attempt_at <= now,
+                    free,
+                )
+                .order_by(OutboxRow.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not rows:
+                return []
+            claimed = set(session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_([r[0] for r in rows]),
+                       OutboxRow.state == DeliveryState.PENDING.value, free)
+                .values(claimed_by=worker, claimed_until=now + lease)
+                .returning(OutboxRow.id)
+                .execution_options(synchronize_session=False)
+            ).scalars())
+        return [(r[0], r[1], r[2], r[3]) for r in rows if r[0] in claimed]
+
+    def renew_claim(self, outbox_id: int, *, worker: str, lease: float) -> bool:
+        """Confirm ``worker``'s claim on a row right before sending it, for another
+        ``lease`` seconds. False when the row is no longer ``worker``'s to send: it was
+        settled, or its claim lapsed and another worker took it."""
+        with self.store.write() as session:
+            done = session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == outbox_id, OutboxRow.claimed_by == worker,
+                       OutboxRow.state == DeliveryState.PENDING.value)
+                .values(claimed_until=time.time() + lease)
+                .execution_options(synchronize_session=False)
+            )
+        return cast(CursorResult[Any], done).rowcount == 1
+
+    def release_claims(self, outbox_ids: Sequence[int], *, worker: str) -> None:
+        """Give back ``worker``'s claims on rows it did not deliver (a worker stopping,
+        a row it skipped), so another worker need not wait for them to lapse."""
+        if not outbox_ids:
+            return
+        with self.store.write() as session:
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(list(outbox_ids)), OutboxRow.claimed_by == worker)
+                .values(claimed_by=None, claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
 
     def outbox_error(self, action_id: int) -> str | None:
         with self.store.read() as session:
@@ -556,6 +625,7 @@ def requeue_delivery(session: Session, action_id: int, *, actor: str, why: str,
     outbox.state = DeliveryState.PENDING.value
     outbox.next_attempt_at = now
     outbox.settled_at = None
+    outbox.claimed_by = outbox.claimed_until = None
     outbox.last_error = f"re-queued: {why}"
     session.add(ChangeRow(action_id=action_id, kind="requeued", at=now))
     audit.append(session, kind="delivery.requeued", actor=actor, subject_type="decision",

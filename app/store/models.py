@@ -245,6 +245,10 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Float)
     settled_at: Mapped[float | None] = mapped_column(Float)
+    #: The worker delivering the row now, and until when its claim holds (migration
+    #: 0005): one worker at a time sends a decision, however many share the store.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[float | None] = mapped_column(Float)
 
 
 class AuditEventRow(Base):
