@@ -18,6 +18,12 @@ returns the same action and its verdict, so an agent that crashed and restarted
 does not file a duplicate. Receiving a verdict acknowledges it (the decision
 becomes *delivered*) unless ``acknowledge=False``, in which case call
 `Gate.acknowledge` once the verdict has been acted upon.
+
+The unit's autonomy level is applied in the transaction that records the request
+(`services.autonomy`): an auto-approved action comes back at once as ``approve``
+(``decided_by`` names the policy), without waiting for a poll; at L0 (shadow) it comes
+back at once as ``shadow``: the action was recorded for review and the agent must not
+execute it (``approved`` is False, ``reason`` says so).
 """
 
 from __future__ import annotations
@@ -30,17 +36,26 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel
+from sqlalchemy import select
 
-from ..domain import OPERATOR_VERDICTS, DecisionRecord, Risk, SpanRecord, Verdict
+from ..domain import (
+    OPERATOR_VERDICTS,
+    DecisionRecord,
+    DeliveryState,
+    Risk,
+    SpanRecord,
+    Verdict,
+)
 from ..jsonio import loads
-from ..services.actions import ActionRequest, ActionService
-from ..services.decisions import DecisionService
+from ..services.actions import ActionRequest, ActionService, request_action
+from ..services.decisions import DecisionService, decision_record, settle
 from ..store.engine import Store
 from ..store.migrate import open_store
+from ..store.models import ActionRow
 from .checks import check_request, check_timeout
 from .steps import Step, new_trace_id, root_span, steps_to_spans
 
-Outcome = Literal["approve", "edit", "reject", "respond", "ignore", "expired"]
+Outcome = Literal["approve", "edit", "reject", "respond", "ignore", "expired", "shadow"]
 
 _OUTCOME: dict[Verdict, Outcome] = {
     Verdict.APPROVE: "approve",
@@ -50,6 +65,7 @@ _OUTCOME: dict[Verdict, Outcome] = {
     Verdict.RESPOND: "respond",
     Verdict.IGNORE: "ignore",
     Verdict.EXPIRE: "expired",
+    Verdict.SHADOW: "shadow",
 }
 
 
@@ -82,6 +98,11 @@ class GateVerdict(BaseModel):
     @property
     def expired(self) -> bool:
         return self.outcome == "expired"
+
+    @property
+    def shadow(self) -> bool:
+        """L0 shadow: recorded for review; do not execute the action."""
+        return self.outcome == "shadow"
 
 
 def _current_otel_span() -> tuple[str, str] | None:
@@ -153,7 +174,12 @@ class Gate:
         idempotency_key: str | None,
         run: Run | None,
         allowed: Sequence[Verdict | str] | None,
-    ) -> tuple[int, Run]:
+        acknowledge: bool = False,
+    ) -> tuple[int, Run, GateVerdict | None]:
+        """Write the request (the autonomy policy decides it in the same transaction);
+        (action id, run, the verdict when the policy gave one at once). With
+        ``acknowledge`` such a verdict is settled as delivered in that transaction too:
+        it reaches the agent exactly when the request commits."""
         check_request(agent=self.agent, action_class=action_class, arguments=arguments,
                       schema=schema, reasoning=reasoning, idempotency_key=idempotency_key)
         linked = _current_otel_span() if run is None else None
@@ -178,29 +204,39 @@ class Gate:
         spans += steps_to_spans(steps, trace_id=run.trace_id, parent_span_id=run.root_span_id,
                                 agent=self.agent)
         proposing = linked[1] if linked else spans[-1].span_id if spans else run.root_span_id
-        action_id, created = self.actions.request(
-            ActionRequest(
-                agent=self.agent,
-                agent_version=self.agent_version,
-                agent_id=self.agent_id,
-                action_class=action_class,
-                arguments=arguments,
-                arguments_schema=schema,
-                description=description,
-                risk=Risk(risk),
-                deadline=deadline,
-                source=self.source,
-                source_ref=idempotency_key or uuid.uuid4().hex,
-                allowed_verdicts=tuple(Verdict(v) for v in allowed) if allowed
-                else OPERATOR_VERDICTS,
-                trace_id=run.trace_id,
-                span_id=proposing,
-                reasoning=spans,
-            )
+        request = ActionRequest(
+            agent=self.agent,
+            agent_version=self.agent_version,
+            agent_id=self.agent_id,
+            action_class=action_class,
+            arguments=arguments,
+            arguments_schema=schema,
+            description=description,
+            risk=Risk(risk),
+            deadline=deadline,
+            source=self.source,
+            source_ref=idempotency_key or uuid.uuid4().hex,
+            allowed_verdicts=tuple(Verdict(v) for v in allowed) if allowed
+            else OPERATOR_VERDICTS,
+            trace_id=run.trace_id,
+            span_id=proposing,
+            reasoning=spans,
         )
+        with self.store.write() as session:
+            action_id, created = request_action(session, request)
+            # Auto-approved (or shadow) in this very transaction: answer without a
+            # poll. Such a verdict is never held for undo.
+            decided = decision_record(session, action_id) if created else None
+            original = session.execute(select(ActionRow.arguments_json).where(
+                ActionRow.id == action_id)).scalar_one() if decided else None
+            if decided is not None and acknowledge:
+                settle(session, decided.id, DeliveryState.DELIVERED,
+                       actor=f"agent:{self.agent}", error=None)
         if not created:  # asked before: the run is the one stored with the first request
             run = self._stored_run(action_id) or run
-        return action_id, run
+        verdict = (self._verdict(decided, run, original_json=original)
+                   if decided is not None else None)
+        return action_id, run, verdict
 
     def _stored_run(self, action_id: int) -> Run | None:
         trace_id = self.actions.get(action_id).trace_id
@@ -209,8 +245,10 @@ class Gate:
         roots = [s for s in self.actions.spans(trace_id) if s.parent_span_id is None]
         return Run(trace_id=trace_id, root_span_id=roots[0].span_id) if roots else None
 
-    def _verdict(self, decision: DecisionRecord, run: Run | None) -> GateVerdict:
-        original = loads(self.actions.get(decision.action_id).arguments_json)
+    def _verdict(self, decision: DecisionRecord, run: Run | None, *,
+                 original_json: str | None = None) -> GateVerdict:
+        original = loads(original_json if original_json is not None
+                         else self.actions.get(decision.action_id).arguments_json)
         edited = loads(decision.arguments_json) if decision.arguments_json else None
         return GateVerdict(
             action_id=decision.action_id,
@@ -255,11 +293,13 @@ class Gate:
     ) -> GateVerdict:
         """Record the action and wait for its verdict (see the module docstring)."""
         due = _deadline(timeout, deadline)
-        action_id, run = await asyncio.to_thread(
+        action_id, run, verdict = await asyncio.to_thread(
             self._record, action_class, arguments, schema=schema, description=description,
             risk=risk, deadline=due, reasoning=reasoning, idempotency_key=idempotency_key,
-            run=run, allowed=allowed_verdicts,
+            run=run, allowed=allowed_verdicts, acknowledge=acknowledge,
         )
+        if verdict is not None:  # decided and acknowledged by the request itself
+            return verdict
         decision = await self.wait_for(action_id, deadline=due)
         verdict = await asyncio.to_thread(self._verdict, decision, run)
         if acknowledge:
@@ -331,11 +371,13 @@ class Gate:
     ) -> GateVerdict:
         """The blocking form of `request_approval`, for agents without asyncio."""
         due = _deadline(timeout, deadline)
-        action_id, run = self._record(
+        action_id, run, verdict = self._record(
             action_class, arguments, schema=schema, description=description, risk=risk,
             deadline=due, reasoning=reasoning, idempotency_key=idempotency_key, run=run,
-            allowed=allowed_verdicts,
+            allowed=allowed_verdicts, acknowledge=acknowledge,
         )
+        if verdict is not None:  # decided and acknowledged by the request itself
+            return verdict
         while (decision := self._settle_if_due(action_id, due)) is None:
             time.sleep(self.poll_interval)
         verdict = self._verdict(decision, run)

@@ -253,18 +253,12 @@ def apply_policy(session: Session, action: ActionRow, req: ActionRequest, *,
     if outcome is PolicyOutcome.WAIT:
         return PolicyResult(outcome=outcome, level=level, reason=reason, trip_id=trip_id)
     config_version, _ = current_config(session)
-    granted = session.execute(
-        select(AutonomyChangeRow.id, AutonomyChangeRow.rule, AutonomyChangeRow.actor,
-               AutonomyChangeRow.at)
-        .where(AutonomyChangeRow.unit_id == unit.id)
-        .order_by(AutonomyChangeRow.at.desc(), AutonomyChangeRow.id.desc()).limit(1)).first()
+    # The evidence behind the level is its change (unit, since) in the level history,
+    # where the snapshot the lead saw is stored.
     extra = {"autonomy": {
         "level": level.value, "risk": risk.value, "reason": reason, "unit_id": unit.id,
-        "level_since": unit.changed_at, "level_version": unit.version,
-        "config_version": config_version,
-        "granted_by": None if granted is None else {
-            "change_id": granted[0], "rule": granted[1], "actor": granted[2],
-            "at": granted[3]}}}
+        "level_since": unit.changed_at, "level_rule": unit.rule,
+        "level_version": unit.version, "config_version": config_version}}
     verdict = Verdict.AUTO_APPROVE if outcome is PolicyOutcome.AUTO_APPROVE else Verdict.SHADOW
     decision = decide(session, action.id, verdict, reviewer=policy_actor(config_version),
                       reason=SHADOW_MESSAGE if verdict is Verdict.SHADOW else None,

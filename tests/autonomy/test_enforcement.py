@@ -64,7 +64,7 @@ def test_l2_auto_approves_low_and_medium_in_the_request(store: Store) -> None:
     policy = json.loads(payload)["autonomy"]
     assert policy["level"] == "L2" and policy["risk"] == "low"
     assert policy["config_version"] == 1
-    assert policy["granted_by"]["rule"] == "promotion"
+    assert policy["level_rule"] == "promotion"
     # Offered to the sampling rules with the rule's pi, in the same transaction.
     item = review_item(store, low)
     assert item is not None and item.pi == 1.0 and item.rule == "audit-all-auto"
