@@ -103,7 +103,7 @@ class SpanTreeModel(QAbstractItemModel):
         self.endResetModel()
 
     def node(self, index: _Index) -> SpanNode | None:
-        return index.internalPointer() if index.isValid() else None  # type: ignore[no-any-return]
+        return index.internalPointer() if index.isValid() else None
 
     def index_of(self, node: SpanNode | None, column: int = 0) -> QModelIndex:
         if node is None or node.span is None:
