@@ -6,7 +6,7 @@
     countersign sources check [--json] [--timeout SECONDS]
     countersign demo-fleet --agents N --actions M --seed S [--json]
     countersign queue list|show|decide …              (queue.py)
-    countersign audit verify                           (audit.py)
+    countersign audit verify [--expect SEQ:HASH] / audit head [--json]   (audit.py)
     countersign review|rubric|agreement|dataset …      (review.py, datasets.py)
     countersign autonomy|budgets …                     (autonomy.py)
     countersign import-otlp FILE… / trace show|list …  (traces.py)

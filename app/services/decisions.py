@@ -42,6 +42,11 @@ _FINAL_STATE = {
 }
 
 
+def final_state(verdict: Verdict) -> ActionState:
+    """The state a verdict moves a pending action to (before any delivery)."""
+    return _FINAL_STATE.get(verdict, ActionState.DECIDED)
+
+
 class DecisionError(Exception):
     """A verdict that cannot be recorded; the message is for the reviewer."""
 
@@ -218,7 +223,7 @@ def decide(
             ActionRow.state == ActionState.PENDING.value,
         )
         .values(
-            state=_FINAL_STATE.get(verdict, ActionState.DECIDED).value,
+            state=final_state(verdict).value,
             version=action.version + 1,
             updated_at=now,
         )
