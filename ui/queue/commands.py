@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from countersign.domain import Verdict
 
+from ..review.send import SEND_KEY
 from ..shortcuts import Command
 
 QUEUE_COMMANDS: tuple[Command, ...] = (
@@ -27,6 +28,9 @@ QUEUE_COMMANDS: tuple[Command, ...] = (
     Command("go.advance", "Next pending after a &verdict", "&Go", (),
             "After a verdict, select the next pending action", checkable=True,
             checked=True, separator=True),
+    Command("queue.send_to_review", "Send to re&view", "&Verdict", (SEND_KEY,),
+            "Put the action on screen in the review queue by hand, once it is decided",
+            separator=True),
 )
 
 #: The command that gives each verdict.

@@ -74,6 +74,7 @@ class QueueWorkspace(Workspace):
                  parent: QWidget | None = None) -> None:
         super().__init__(table, work, parent)
         self._actions: ActionService | None = None
+        self._services: Services | None = None
         self._feed: ChangeFeed | None = None
         self._states = (ActionState.PENDING,)
         self._wanted: int | None = None
@@ -188,6 +189,7 @@ class QueueWorkspace(Workspace):
         commands["go.next"].triggered.connect(lambda: self.step(+1))
         commands["go.previous"].triggered.connect(lambda: self.step(-1))
         commands["go.filter"].triggered.connect(self.filter_bar.focus_text)
+        commands["queue.send_to_review"].triggered.connect(self.send_to_review)
         self.filter_bar.filterChanged.connect(self.model.set_filter)
         self.filter_bar.done.connect(self.focus_list)
         self.model.agentsChanged.connect(self.filter_bar.set_agents)
@@ -200,6 +202,7 @@ class QueueWorkspace(Workspace):
     def attach(self, services: Services) -> None:
         """Start showing the store's queue: first chunk, then the rest, then live."""
         actions = self._actions = services.actions
+        self._services = services
         self.flow.attach(services)
         self._feed = ChangeFeed(actions, self.work, states=self._states, parent=self)
         self._feed.batch.connect(self._on_batch)
@@ -209,6 +212,13 @@ class QueueWorkspace(Workspace):
                           on_done=self._first_rows, on_error=self._load_failed)
         if self.is_active:
             self.focus_list()
+
+    def send_to_review(self) -> None:
+        """Put the action on screen in the review queue by hand (ad hoc)."""
+        from ..review.send import send_to_review
+
+        loaded = self.loaded
+        send_to_review(self, self._services, action_id=loaded.detail.id if loaded else None)
 
     def shutdown(self) -> None:
         """Stop polling and ticking (idempotent); the window is closing."""

@@ -196,6 +196,7 @@ class DatasetsPanel(QWidget):
         self._actor = ""
         self._filter = DatasetFilter()
         self._job: Job | None = None
+        self._select_after_refresh: tuple[str, int] | None = None
         self.model = DatasetsModel(self)
         self.table = QTableView(self)
         self.table.setObjectName("datasetsTable")
@@ -251,6 +252,7 @@ class DatasetsPanel(QWidget):
         self._timer.timeout.connect(self._show_progress)
         self.name_edit.textChanged.connect(self._check_name)
         self.name_edit.returnPressed.connect(self.build)
+        self.path_edit.returnPressed.connect(self.export)
         self.build_button.clicked.connect(self.build)
         self.diff_button.clicked.connect(self.diff)
         self.export_button.clicked.connect(self.export)
@@ -322,6 +324,10 @@ class DatasetsPanel(QWidget):
         self._actor = actor
         self.refresh()
 
+    def focus_name(self) -> None:
+        self.name_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.name_edit.selectAll()
+
     def set_list_filter(self, wanted: DatasetFilter) -> None:
         """The review list's filter, which a build uses."""
         self._filter = wanted
@@ -335,11 +341,13 @@ class DatasetsPanel(QWidget):
 
     def _versions(self, rows: list[DatasetInfo]) -> None:
         selected = self.selected()
+        wanted, self._select_after_refresh = self._select_after_refresh, None
         self.model.set_versions(rows)
         if not rows:
             self.status.setText("No dataset yet: name one above and build it from the "
                                 "review list's filter.")
-        target = (self.model.row_of(selected.name, selected.version)
+        target = (self.model.row_of(*wanted) if wanted is not None
+                  else self.model.row_of(selected.name, selected.version)
                   if selected is not None else None)
         if target is None and rows:
             target = len(rows) - 1
@@ -410,7 +418,10 @@ class DatasetsPanel(QWidget):
         self.notice.emit(f"Dataset {info.name} version {info.version}: "
                          f"{info.examples:,} examples")
         self.path_edit.clear()
+        self._select_after_refresh = (info.name, info.version)
         self.refresh()
+        # Next, most likely: export it (Enter in the path exports).
+        self.path_edit.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def diff(self) -> None:
         info = self.selected()

@@ -11,6 +11,7 @@ from ..palette import restyle, text_style
 from ..qt.core import QEvent, Qt, QTimer, Signal
 from ..qt.gui import QKeyEvent
 from ..qt.widgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QWidget
+from ..widgets.text import plain_tooltip
 from .rows import VERDICT_TEXT, ReviewFilter, Show
 
 _SHOW_CHOICES = ((Show.MINE, "To label"), (Show.OPEN, "All open"), (Show.DONE, "Done"),
@@ -46,7 +47,7 @@ class FilterEdit(QLineEdit):
 def _combo(parent: QWidget, name: str, tip: str, first: str) -> QComboBox:
     combo = QComboBox(parent)
     combo.setObjectName(name)
-    combo.setToolTip(tip)
+    combo.setToolTip(plain_tooltip(tip))
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     combo.setMinimumContentsLength(4)
     combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -144,7 +145,7 @@ class ReviewFilterBar(QWidget):
 
     def set_counts(self, shown: int, total: int) -> None:
         self.count.setText(f"{shown:,}" if shown == total else f"{shown:,} of {total:,}")
-        self.count.setToolTip(f"{shown:,} items shown of {total:,} read")
+        self.count.setToolTip(plain_tooltip(f"{shown:,} items shown of {total:,} read"))
 
     def focus_text(self) -> None:
         self.text.setFocus(Qt.FocusReason.ShortcutFocusReason)

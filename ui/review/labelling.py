@@ -334,8 +334,9 @@ class LabellingFlow(QObject):
             result = dialog.result_value
         finally:
             dialog.deleteLater()
-        if result is None or self.loaded is not loaded:
-            return
+        now = self.loaded
+        if result is None or now is None or now.item_id != loaded.item_id:
+            return  # cancelled, or the item left the screen meanwhile
         self.correction = None if result.removed else result.value
         self._ws.pane.set_correction(self.correction)
         self._ws.pane.form.focus_question(self._ws.pane.form.current_index)

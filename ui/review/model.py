@@ -106,7 +106,7 @@ class ReviewQueueModel(QAbstractTableModel):
     @staticmethod
     def _tooltip(line: ReviewLine, column: Column) -> str | None:
         if column is Column.LABELS:
-            return labels_tip(line)
+            return plain_tooltip(labels_tip(line))
         if column is Column.AGENT and line.agent:
             return plain_tooltip(f"{line.agent} {line.agent_version or ''}".strip())
         if column is Column.ACTION:

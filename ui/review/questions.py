@@ -36,6 +36,7 @@ from ..qt.widgets import (
     QVBoxLayout,
     QWidget,
 )
+from ..widgets.text import plain_tooltip
 
 #: Single keys the Review workspace owns; a rubric hotkey equal to one is not bound.
 WORKSPACE_KEYS = frozenset({"j", "k", "s", "c", "/", "?"})
@@ -220,7 +221,7 @@ class ChoiceQuestion(QuestionWidget):
             button.setObjectName(f"option_{index}")
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             tip = choice.description + (f" ({choice.note})" if choice.note else "")
-            button.setToolTip(tip)
+            button.setToolTip(plain_tooltip(tip))
             self.group.addButton(button, index)
             self.buttons.append(button)
             if listed:

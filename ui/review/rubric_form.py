@@ -20,6 +20,7 @@ from countersign.review.rubric import AnswerError, Rubric, validate_answers
 from ..palette import restyle, text_style
 from ..qt.core import Qt, QTimer, Signal
 from ..qt.widgets import QApplication, QLabel, QScrollArea, QVBoxLayout, QWidget
+from ..widgets.text import plain_tooltip
 from .questions import QuestionWidget, TextQuestion, make_question
 
 
@@ -104,7 +105,7 @@ class RubricForm(QWidget):
             self._list.insertWidget(self._list.count() - 1, widget)
             self.questions.append(widget)
         self.title.setText(f"{rubric.name} · version {rubric.version}")
-        self.title.setToolTip(rubric.description)
+        self.title.setToolTip(plain_tooltip(rubric.description))
         self._current = 0
         self._mark_current()
         self._answers_changed()

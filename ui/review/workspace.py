@@ -500,6 +500,9 @@ class ReviewWorkspace(Workspace):
             self.focus_form()
         elif self.pages.currentWidget() is self.datasets:
             self.datasets.refresh()
+            self.datasets.focus_name()
+        else:
+            self.rules.editor.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _answer(self) -> None:
         key = self._answer_key.last

@@ -28,6 +28,7 @@ from ..qt.widgets import (
     QVBoxLayout,
     QWidget,
 )
+from ..review.send import SEND_KEY, send_to_review
 from ..shortcuts import Command, CommandTable
 from ..workspace import Workspace
 from .filter_bar import TracesFilterBar
@@ -76,6 +77,9 @@ class TracesWorkspace(Workspace):
     commands = (
         Command("traces.refresh", "&Refresh runs", "&Runs", ("F5",),
                 "Read the runs for the current filters again"),
+        Command("traces.send_to_review", "Send run to re&view", "&Runs", (SEND_KEY,),
+                "Put the selected run in the review queue by hand (answered with the run "
+                "rubric)"),
     )
 
     # Signals (besides `Workspace`'s)
@@ -88,6 +92,7 @@ class TracesWorkspace(Workspace):
                  parent: QWidget | None = None) -> None:
         super().__init__(table, work, parent)
         self._service: TraceReads | None = None
+        self._services: Services | None = None
         self._query: RunQuery | None = None
         self._query_generation = 0
         self._wanted_trace: str | None = None
@@ -125,6 +130,7 @@ class TracesWorkspace(Workspace):
         self.model.moreWanted.connect(self._load_more)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
         table["traces.refresh"].triggered.connect(self.refresh)
+        table["traces.send_to_review"].triggered.connect(self.send_to_review)
         self.inspector.summary.setText("Select a run to inspect it")
 
     def _build_table(self) -> QTableView:
@@ -151,7 +157,12 @@ class TracesWorkspace(Workspace):
 
     def attach(self, services: Services) -> None:
         """Show the store's runs (through ``services.traces``)."""
+        self._services = services
         self.attach_reads(services.traces)
+
+    def send_to_review(self) -> None:
+        """Put the selected run in the review queue by hand (ad hoc)."""
+        send_to_review(self, self._services, trace_id=self.current_trace_id())
 
     def attach_reads(self, service: TraceReads) -> None:
         """Show ``service``'s runs — read now if the workspace is on screen, else the

@@ -5,8 +5,6 @@ required questions are marked and named when missing, Tab moves between question
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QRadioButton, QWidget
@@ -65,7 +63,7 @@ def rubric() -> Rubric:
 
 
 @pytest.fixture
-def form(qtbot: QtBot, rubric: Rubric) -> Iterator[RubricForm]:
+def form(qtbot: QtBot, rubric: Rubric) -> RubricForm:
     widget = RubricForm()
     qtbot.addWidget(widget)
     widget.set_rubric(rubric)
@@ -74,7 +72,7 @@ def form(qtbot: QtBot, rubric: Rubric) -> Iterator[RubricForm]:
     qtbot.waitExposed(widget)
     widget.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is widget)
-    yield widget
+    return widget
 
 
 def key(qtbot: QtBot, text: str) -> None:
