@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .queue.workspace import QueueWorkspace
+from .review.workspace import ReviewWorkspace
 from .shortcuts import WINDOW_COMMANDS, Command
 from .traces.workspace import TracesWorkspace
 from .workspace import Workspace
@@ -17,6 +18,7 @@ from .workspace import Workspace
 WORKSPACES: tuple[type[Workspace], ...] = (
     QueueWorkspace,
     TracesWorkspace,
+    ReviewWorkspace,
 )
 
 
