@@ -28,7 +28,7 @@ from .domain import (
 )
 from .gate import Gate
 from .secrets import SecretError, get_secret, redact
-from .services.actions import ActionRequest, ActionService
+from .services.actions import ActionRequest, ActionService, InvalidSchema
 from .services.decisions import DecisionService
 from .store.engine import Store as Store
 
@@ -177,13 +177,30 @@ class SourceContext:
 
     async def request_action(self, request: ActionRequest) -> tuple[int, bool]:
         """Record an action (idempotent on its source reference): (id, created)."""
-        request = request.model_copy(update={"source": self.source_name})
-        return await asyncio.to_thread(self._actions.request, request)
+        return (await self.request_actions([request]))[0]
 
     async def request_actions(self, requests: Sequence[ActionRequest]) -> list[tuple[int, bool]]:
-        """`request_action` for many at once, in one trip off the event loop."""
+        """`request_action` for many at once, in one trip off the event loop.
+
+        An agent behind a source is already waiting, so an action whose schema cannot
+        be used (not a JSON Schema, a remote or cyclic ``$ref``) is still filed, without
+        the schema, with the refusal shown on it and *edit* withdrawn from its verdicts:
+        the operator can approve or reject it, never send unchecked edited arguments.
+        """
         requests = [r.model_copy(update={"source": self.source_name}) for r in requests]
-        return await asyncio.to_thread(lambda: [self._actions.request(r) for r in requests])
+        return await asyncio.to_thread(lambda: [self._request_one(r) for r in requests])
+
+    def _request_one(self, request: ActionRequest) -> tuple[int, bool]:
+        try:
+            return self._actions.request(request)
+        except InvalidSchema as exc:
+            self.log.warning("action %s: %s", request.source_ref, exc)
+            allowed = tuple(v for v in request.allowed_verdicts if v is not Verdict.EDIT)
+            error = f"{exc}; edits are disabled for this action"
+            if request.error:
+                error = f"{request.error}; {error}"
+            return self._actions.request(request.model_copy(update={
+                "arguments_schema": None, "allowed_verdicts": allowed, "error": error}))
 
     async def withdraw(self, action_id: int, reason: str) -> bool:
         return await asyncio.to_thread(
