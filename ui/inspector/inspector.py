@@ -19,6 +19,7 @@ from ..palette import restyle, strip_style, text_style
 from ..qt.core import (
     QItemSelectionModel,
     QModelIndex,
+    QSize,
     Qt,
     QTimer,
     Signal,
@@ -48,6 +49,8 @@ EXPAND_ALL_SPANS = 1_000
 #: Narrower than this (the Queue's side-by-side pane), the inspector drops its Kind,
 #: Cost and Status columns and shortens its buttons; tooltips keep the long words.
 NARROW_WIDTH = 760
+#: The narrowest the inspector gets (narrow mode: short buttons, fewer columns).
+MIN_WIDTH = 420
 _NARROW_HIDDEN = (Column.KIND, Column.COST, Column.STATUS)
 _COLUMN_WIDTHS = ((Column.NAME, 340), (Column.KIND, 72), (Column.DURATION, 76),
                   (Column.TOKENS, 112), (Column.COST, 124), (Column.STATUS, 54))
@@ -156,6 +159,12 @@ class TraceInspector(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
+
+    def minimumSizeHint(self) -> QSize:
+        """Its narrow mode's width: what the wide toolbar asks for is not a minimum,
+        since a narrower inspector shortens its buttons and drops columns."""
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), MIN_WIDTH), hint.height())
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

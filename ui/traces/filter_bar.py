@@ -16,11 +16,11 @@ from ..qt.widgets import (
     QComboBox,
     QDateTimeEdit,
     QDoubleSpinBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QWidget,
 )
+from ..widgets.adaptive import FlowLayout
 from ..widgets.text import plain_tooltip
 from .runs_model import PAGE_SIZE
 
@@ -103,14 +103,13 @@ class TracesFilterBar(QWidget):
         self.count.setObjectName("runCount")
         self.count.setTextFormat(Qt.TextFormat.PlainText)
         restyle(self.count, lambda p: text_style("QLabel", p.muted))
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(6)
+        self.text.setMinimumWidth(200)
+        # One row on a wide window, two or more on a narrow one.
+        layout = FlowLayout(self)
         for widget in (self.agent, self.period, self.since, self.until, self.status,
-                       self.min_duration, self.min_tokens, self.min_cost, self.pending):
-            layout.addWidget(widget)
-        layout.addWidget(self.text, 1)
-        layout.addWidget(self.count)
+                       self.min_duration, self.min_tokens, self.min_cost, self.pending,
+                       self.text, self.count):
+            layout.add(widget)
         for combo in (self.agent, self.period, self.status):
             combo.currentIndexChanged.connect(self._changed)
         for spin in (self.min_duration, self.min_tokens, self.min_cost):

@@ -16,7 +16,8 @@ from countersign.domain import ActionDetail, ActionState, SpanRecord
 from ...inspector import TraceInspector
 from ...palette import restyle, text_style
 from ...qt.core import Qt, Signal
-from ...qt.widgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+from ...qt.widgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from ...widgets.adaptive import AdaptiveSplitter
 from .action_panel import ActionPanel
 
 EMPTY_TEXT = "Select an action to see why the agent proposed it"
@@ -44,12 +45,14 @@ class ActionDetailPane(QWidget):
         self.message.setObjectName("detailMessage")
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
         restyle(self.message, lambda p: text_style("QLabel", p.muted, "font-size: 14pt;"))
         #: The reasoning chain: the run in the trace inspector, proposing span highlighted.
         self.reasoning = TraceInspector(self)
         self.action = ActionPanel(self)
         self.action.verdict_requested.connect(self.verdict_requested)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        # Side by side; on a narrow window the reasoning goes above the action.
+        self.splitter = AdaptiveSplitter(self, first_share=0.4)
         self.splitter.setObjectName("detailSplitter")
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.reasoning)
@@ -57,8 +60,6 @@ class ActionDetailPane(QWidget):
         self.splitter.setStretchFactor(0, 9)
         self.splitter.setStretchFactor(1, 11)
         # The action is what is being decided: it gets the larger share at first.
-        # The inspector's toolbar asks for ~870 px; allow less (it has a narrow mode).
-        self.reasoning.setMinimumWidth(420)
         self.splitter.setSizes([620, 820])
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.message)
