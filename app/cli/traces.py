@@ -27,7 +27,7 @@ from typing import IO, Any
 from ..domain import SpanRecord
 from ..domain.runs import IngestResult, RunSummary
 from ..store.engine import Store
-from ..text import one_line
+from ..text import duration_text, one_line
 
 EXIT_REFUSED = 1
 #: How many rejection reasons the summary lists.
@@ -371,13 +371,7 @@ def _tool_of(span: SpanRecord) -> tuple[str | None, str | None]:
 
 
 def _duration(ns: int | None) -> str:
-    if ns is None:
-        return "open"
-    if ns < 1_000_000:
-        return f"{ns / 1000:.0f}µs"
-    if ns < 1_000_000_000:
-        return f"{ns / 1_000_000:.0f}ms"
-    return f"{ns / 1e9:.2f}s"
+    return duration_text(ns, open_text="open")
 
 
 # -- worker --------------------------------------------------------------------------
