@@ -36,9 +36,11 @@ class BreakerBanner(QFrame):
     #: The open trips changed (how many there are now).
     tripsChanged = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, runs: bool = True) -> None:
+        """``runs``: offer "Show run" (where the page can open a run in Traces)."""
         super().__init__(parent)
         self.setObjectName("breakerBanner")
+        self.runs = runs
         self.trips: tuple[BreakerTrip, ...] = ()
         self._rows = QVBoxLayout(self)
         self._rows.setContentsMargins(10, 6, 6, 6)
@@ -84,9 +86,10 @@ class BreakerBanner(QFrame):
         label.setObjectName("tripText")
         label.setTextFormat(Qt.TextFormat.PlainText)
         label.setWordWrap(True)
-        label.setText("Breaker open — every request waits for a person. " + trip_text(trip))
+        label.setText("Budget breaker open, every request waits for a person: "
+                      + trip_text(trip))
         layout.addWidget(label, 1)
-        if trip.trace_id:
+        if trip.trace_id and self.runs:
             run = QPushButton("Show run", row)
             run.setObjectName("showTripRun")
             run.setFocusPolicy(Qt.FocusPolicy.NoFocus)

@@ -19,6 +19,10 @@ from countersign.domain.autonomy import LevelChange
 
 from .rows import UnitDetail
 
+#: Headroom above the data, as a share of the range: each plot's caption sits there.
+CAPTION_ROOM = 0.3
+#: The level chart's y range: L0…L3 with room for the caption above L3.
+LEVEL_RANGE = (-0.4, 3.4 + CAPTION_ROOM * 3.8)
 LEVEL_CODE = {AutonomyLevel.L0: 0, AutonomyLevel.L1: 1, AutonomyLevel.L2: 2,
               AutonomyLevel.L3: 3}
 
@@ -104,11 +108,11 @@ def chart_data(detail: UnitDetail, now: float) -> ChartData:
         level_codes=codes,
         targets=targets, x_range=(first, last),
         accuracy_range=accuracy_range(accuracy, targets),
-        cusum_range=(0.0, 1.12 * max(float(s.cusum.max()) if t.shape[0] else 0.0,
+        cusum_range=(0.0, (1 + CAPTION_ROOM) * max(float(s.cusum.max()) if t.shape[0] else 0.0,
                                      float(s.cusum_h.max()) if t.shape[0] else
                                      detail.evidence.cusum.h)),
         sprt_range=_sprt_range(s, detail),
-        outcomes_range=(0.0, 1.4 * max(1.0, float(heights.sum(axis=0).max())
+        outcomes_range=(0.0, (1 + CAPTION_ROOM) * max(1.0, float(heights.sum(axis=0).max())
                                        if heights.shape[1] else 1.0)))
 
 
@@ -134,7 +138,8 @@ def accuracy_range(accuracy_pct: FloatArray, targets: tuple[TargetLine, ...]
     if accuracy_pct.shape[0]:
         lows.append(float(np.quantile(accuracy_pct, 0.02)))
     low = min(lows) if lows else 90.0
-    return max(0.0, low - 3.0), 100.5
+    low = max(0.0, low - 3.0)
+    return low, 100.5 + CAPTION_ROOM * (100.5 - low)
 
 
 def _sprt_range(s: UnitSeries, detail: UnitDetail) -> tuple[float, float]:
@@ -144,7 +149,7 @@ def _sprt_range(s: UnitSeries, detail: UnitDetail) -> tuple[float, float]:
     else:
         low, high = detail.evidence.sprt.lower, detail.evidence.sprt.upper
     pad = 0.08 * (high - low)
-    return low - pad, high + pad
+    return low - pad, high + pad + CAPTION_ROOM * (high - low)
 
 
 def steps(t: FloatArray, values: FloatArray) -> tuple[FloatArray, FloatArray]:

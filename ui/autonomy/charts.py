@@ -15,7 +15,6 @@ A unit without outcomes shows "no evidence yet", never an empty chart or a NaN.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pyqtgraph as pg
@@ -24,12 +23,18 @@ from countersign.domain.autonomy import LevelChange
 
 from ..palette import Palette, on_palette, qcolor
 from ..qt.core import QPointF, Qt, Signal
+from ..qt.gui import QFont
 from ..qt.widgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 from ..widgets.text import plain_tooltip
-from .chart_data import ChartData, chart_data
+from .axes import SparseAxis
+from .chart_data import LEVEL_RANGE, ChartData, chart_data
 from .rows import UnitDetail, change_summary, unit_text
 
 AXIS_WIDTH = 62
+#: Height shares of the five plots: accuracy gets the most, the level the least.
+_ROW_STRETCH = (3, 2, 2, 2, 1)
+#: Downsampling bins per horizontal pixel for the long curves (see `_build_items`).
+BINS_PER_PIXEL = 2.0
 _CATEGORIES = ("approve", "cosmetic edit", "material edit", "reject", "critical")
 _BUCKET_NAMES = {3_600.0: "hour", 21_600.0: "6 hours", 86_400.0: "day",
                  604_800.0: "week", 2_592_000.0: "30 days"}
@@ -67,10 +72,11 @@ class EvidenceCharts(QWidget):
         layout.addWidget(self._stack)
         #: Each plot's caption (plain text, pinned to its top-left corner).
         self.captions: dict[str, pg.TextItem] = {}
-        self.accuracy_plot = self._plot(0, "accuracy (%)", "accuracy")
-        self.cusum_plot = self._plot(1, "CUSUM", "cusum")
-        self.sprt_plot = self._plot(2, "SPRT log LR", "sprt")
-        self.outcomes_plot = self._plot(3, "outcomes", "outcomes")
+        # Each plot's caption names it in words; the axis label gives its unit.
+        self.accuracy_plot = self._plot(0, "%", "accuracy")
+        self.cusum_plot = self._plot(1, "B_t", "cusum")
+        self.sprt_plot = self._plot(2, "log LR", "sprt")
+        self.outcomes_plot = self._plot(3, "count", "outcomes")
         self.level_plot = self._plot(4, "level", "level")
         self.plots = (self.accuracy_plot, self.cusum_plot, self.sprt_plot,
                       self.outcomes_plot, self.level_plot)
@@ -79,8 +85,6 @@ class EvidenceCharts(QWidget):
         for plot in self.plots[:-1]:
             plot.getAxis("bottom").setStyle(showValues=False)
         self.level_plot.setLabel("bottom", "time (UTC)")
-        self.level_plot.getAxis("left").setTicks(
-            [[(0, "L0"), (1, "L1"), (2, "L2"), (3, "L3")], []])
         self._build_items()
         self._hovered: LevelChange | None = None
         on_palette(self, self._apply_palette)
@@ -89,16 +93,30 @@ class EvidenceCharts(QWidget):
     # -- building ----------------------------------------------------------------------
 
     def _plot(self, row: int, label: str, name: str) -> pg.PlotItem:
-        axis = pg.DateAxisItem(orientation="bottom", utcOffset=0)
-        plot: pg.PlotItem = self.canvas.addPlot(row=row, col=0, axisItems={"bottom": axis})
+        axes = {"bottom": pg.DateAxisItem(orientation="bottom", utcOffset=0),
+                "left": SparseAxis(levels=name == "level",
+                                   ceiling=100.0 if name == "accuracy" else None)}
+        plot: pg.PlotItem = self.canvas.addPlot(row=row, col=0, axisItems=axes)
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
         plot.setMenuEnabled(False)
+        # pyqtgraph builds its context menus without a Qt parent: owned by this widget,
+        # they are deleted with it instead of outliving the window.
+        for menu in (plot.ctrlMenu, plot.getViewBox().menu):
+            if menu is not None and menu.parent() is None:
+                menu.setParent(self, menu.windowFlags())
         plot.hideButtons()
         plot.setLabel("left", label)
+        small = QFont(self.font())
+        small.setPointSizeF(max(7.0, small.pointSizeF() * 0.85))
+        for side in ("left", "bottom"):
+            axis = plot.getAxis(side)
+            axis.setTickFont(small)
         plot.getAxis("left").setWidth(AXIS_WIDTH)
         plot.getViewBox().setMouseEnabled(x=True, y=False)
+        self.canvas.ci.layout.setRowStretchFactor(row, _ROW_STRETCH[row])
         caption = pg.TextItem(anchor=(0, 0))
+        caption.setFont(small)
         caption.setParentItem(plot.getViewBox())
         caption.setPos(QPointF(4, 1))
         caption.setZValue(10)
@@ -118,13 +136,23 @@ class EvidenceCharts(QWidget):
         self.sprt_curve = self.sprt_plot.plot([], [])
         self.sprt_upper = self.sprt_plot.plot([], [])
         self.sprt_lower = self.sprt_plot.plot([], [])
-        self.legend = self.outcomes_plot.addLegend(offset=(-4, 1), colCount=5,
-                                                   labelTextSize="8pt")
         self.bars = [pg.BarGraphItem(x=[], height=[], width=1.0, name=name)
                      for name in _CATEGORIES]
         for bar in self.bars:
             self.outcomes_plot.addItem(bar)
+        # The legend has a row of its own under the time axis: inside the plot it
+        # would cover the bars once the plot is short.
+        self.legend = pg.LegendItem(colCount=5, labelTextSize="8pt", horSpacing=18)
+        self.canvas.addItem(self.legend, row=5, col=0)
+        for bar, name in zip(self.bars, _CATEGORIES, strict=True):
+            self.legend.addItem(bar, name)
         self.level_curve = self.level_plot.plot([], [])
+        for curve in (self.band_lower, self.band_upper, self.accuracy_curve,
+                      self.cusum_curve, self.sprt_curve):
+            # Peak downsampling keeps each bin's minimum and maximum, so two bins a pixel
+            # draw the same envelope as pyqtgraph's default five, with 2.5 times fewer
+            # points to paint and to fill the band between.
+            curve.opts["autoDownsampleFactor"] = BINS_PER_PIXEL
         self.level_marks = pg.ScatterPlotItem(hoverable=True, tip=None, size=10)
         self.level_plot.addItem(self.level_marks)
         self.level_marks.sigHovered.connect(self._marks_hovered)
@@ -142,9 +170,10 @@ class EvidenceCharts(QWidget):
 
     def show_unit(self, detail: UnitDetail, now: float | None = None) -> None:
         """Draw ``detail`` (a unit without any outcome gets the "no evidence yet"
-        message instead of five empty plots)."""
+        message instead of five empty plots). The level chart runs to ``now``, by
+        default the moment the evidence was computed."""
         self.detail = detail
-        data = chart_data(detail, time.time() if now is None else now)
+        data = chart_data(detail, detail.evidence.now if now is None else now)
         self.data = data
         if data.empty:
             self.message.setText(
@@ -174,8 +203,8 @@ class EvidenceCharts(QWidget):
         self.target_lines = [
             pg.InfiniteLine(pos=target.accuracy * 100.0, angle=0, movable=False,
                             label=target.text,
-                            labelOpts={"position": 0.02 if target.next else 0.2,
-                                       "anchors": [(0, 1), (0, 1)]})
+                            labelOpts={"position": 0.98 if target.next else 0.78,
+                                       "anchors": [(1, 1), (1, 1)]})
             for target in data.targets]
         for line in self.target_lines:
             self.accuracy_plot.addItem(line)
@@ -203,8 +232,10 @@ class EvidenceCharts(QWidget):
         to_go = evidence.sprt.items_to_decision
         self.captions["accuracy"].setText(
             "Accuracy, weighted, with its 95 % band")
+        preview = "" if evidence.level.value in ("L2", "L3") else \
+            " (L2's watch, shown as a preview: below L2 it demotes nothing)"
         self.captions["cusum"].setText(
-            f"CUSUM {evidence.cusum.value:.2f}, alarm at h = {evidence.cusum.h:g}")
+            f"CUSUM {evidence.cusum.value:.2f}, alarm at h = {evidence.cusum.h:g}{preview}")
         self.captions["sprt"].setText(
             f"SPRT {evidence.sprt.sum:.2f}: "
             + (f"about {to_go} clean items to a decision" if to_go
@@ -226,7 +257,7 @@ class EvidenceCharts(QWidget):
         self.cusum_plot.setYRange(*data.cusum_range, padding=0)
         self.sprt_plot.setYRange(*data.sprt_range, padding=0)
         self.outcomes_plot.setYRange(*data.outcomes_range, padding=0)
-        self.level_plot.setYRange(-0.4, 3.6, padding=0)
+        self.level_plot.setYRange(*LEVEL_RANGE, padding=0)
 
     # -- level changes -----------------------------------------------------------------
 
@@ -265,19 +296,21 @@ class EvidenceCharts(QWidget):
                 axis.setTextPen(fg)
         for caption in self.captions.values():
             caption.setColor(fg)
-            caption.fill = pg.mkBrush(qcolor(chart.background, 200))
+            caption.fill = pg.mkBrush(qcolor(chart.background, 160))
         band = qcolor(chart.accuracy, 60)
         self.band_lower.setPen(pg.mkPen(band, width=1))
         self.band_upper.setPen(pg.mkPen(band, width=1))
         self.band.setBrush(pg.mkBrush(qcolor(chart.accuracy, 45)))
-        self.accuracy_curve.setPen(pg.mkPen(qcolor(chart.accuracy), width=2))
+        # Curves of up to 100,000 points are drawn with one-pixel (cosmetic) pens: wider
+        # ones make Qt's raster engine take 3-4 ms per curve per frame while panning.
+        self.accuracy_curve.setPen(pg.mkPen(qcolor(chart.accuracy), width=1))
         for line, target in zip(self.target_lines, self.data.targets if self.data else (),
                                 strict=False):
             colour = chart.next_target if target.next else chart.current_target
             line.setPen(pg.mkPen(qcolor(colour), width=1.5, style=Qt.PenStyle.DashLine))
             line.label.setColor(qcolor(colour))
-        self.cusum_curve.setPen(pg.mkPen(qcolor(chart.statistic), width=1.5))
-        self.sprt_curve.setPen(pg.mkPen(qcolor(chart.statistic), width=1.5))
+        self.cusum_curve.setPen(pg.mkPen(qcolor(chart.statistic), width=1))
+        self.sprt_curve.setPen(pg.mkPen(qcolor(chart.statistic), width=1))
         dashed = Qt.PenStyle.DashLine
         self.h_line.setPen(pg.mkPen(qcolor(chart.alarm), width=1.5, style=dashed))
         self.sprt_lower.setPen(pg.mkPen(qcolor(chart.alarm), width=1.5, style=dashed))
@@ -285,6 +318,8 @@ class EvidenceCharts(QWidget):
         for bar, colour in zip(self.bars, chart.outcomes, strict=True):
             bar.setOpts(brush=pg.mkBrush(qcolor(colour)), pen=pg.mkPen(None))
         self.legend.setLabelTextColor(fg)
+        for _sample, label in self.legend.items:  # pyqtgraph recolours only new labels
+            label.setText(label.text, color=fg)
         self.level_curve.setPen(pg.mkPen(qcolor(chart.level), width=2))
         self.level_marks.setBrush(pg.mkBrush(qcolor(chart.level)))
         self.level_marks.setPen(pg.mkPen(qcolor(chart.background), width=1.5))

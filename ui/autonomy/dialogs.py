@@ -217,15 +217,16 @@ class ResetBreakerDialog(_ReasonDialog):
 
 
 def trip_text(trip: BreakerTrip) -> str:
-    """What tripped the breaker, in words, with every figure measured then."""
+    """What tripped the breaker, in words, with the other figures measured then."""
     from countersign.autonomy.rules import when
 
-    figures = ", ".join(f"{name.replace('_', ' ')} {_figure(value)}"
-                        for name, value in sorted(trip.figures.items()))
-    run = f"; the run: {one_line(trip.trace_id, 64)}" if trip.trace_id else ""
-    return (f"{one_line(trip.agent, 80)} tripped its {trip.budget.replace('_', ' ')} "
-            f"budget at {when(trip.tripped_at)}: {_figure(trip.observed)} against a limit of "
-            f"{_figure(trip.limit)}. Figures then: {figures or '—'}{run}.")
+    budget = trip.budget.replace("_", " ")
+    others = ", ".join(f"{name.replace('_', ' ')} {_figure(value)}"
+                       for name, value in sorted(trip.figures.items()) if name != trip.budget)
+    run = f" Run {one_line(trip.trace_id, 64)}." if trip.trace_id else ""
+    return (f"{one_line(trip.agent, 80)}: {budget} {_figure(trip.observed)} over its limit "
+            f"of {_figure(trip.limit)} at {when(trip.tripped_at)}."
+            + (f" Then also: {others}." if others else "") + run)
 
 
 def _figure(value: float | None) -> str:

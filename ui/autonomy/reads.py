@@ -2,9 +2,10 @@
 functions that read it off the GUI thread (STYLE.md rule 7: functions of their inputs,
 never touching a widget).
 
-`AutonomyBackend` is the shape of ``Services.autonomy`` as the workspace uses it; the
-tests drive the workspace through the real service and through engine-backed doubles
-of the same shape.
+`AutonomyBackend` is the part of ``Services.autonomy``
+(`countersign.services.autonomy_service.AutonomyService`) the workspace uses; the tests
+drive the workspace through the real service and through an engine-backed double of
+the same shape.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from .rows import UnitDetail, UnitRow, sparkline_of
 class AutonomyBackend(Protocol):
     """The autonomy service as the workspace calls it (each call its own transaction)."""
 
-    def status(self, agent: str | None = None) -> list[UnitStatus]: ...
+    def status(self, *, agent: str | None = None) -> list[UnitStatus]: ...
 
     def charts(self, unit: UnitKey) -> UnitCharts: ...
 
-    def config(self) -> AutonomyConfig: ...
+    def config(self) -> tuple[int, AutonomyConfig]: ...
 
     def promote(self, unit: UnitKey, to: AutonomyLevel, *, lead: str, reason: str | None,
                 expected_version: int | None = None) -> LevelChange: ...
@@ -39,9 +40,9 @@ class AutonomyBackend(Protocol):
     def replay(self, unit: UnitKey, level: AutonomyLevel, *,
                config: AutonomyConfig | None = None) -> ReplayResult: ...
 
-    def events(self, after_id: int = 0) -> list[AutonomyEvent]: ...
+    def events(self, *, after_id: int = 0, limit: int = 200) -> list[AutonomyEvent]: ...
 
-    def open_trips(self) -> list[BreakerTrip]: ...
+    def tripped(self) -> list[BreakerTrip]: ...
 
     def reset_breaker(self, agent: str, *, lead: str, reason: str | None = None
                       ) -> BreakerTrip: ...
@@ -62,16 +63,25 @@ def load_units(backend: AutonomyBackend) -> UnitsSnapshot:
     and where the event feed stands."""
     rows = [UnitRow(status=status, sparkline=sparkline_of(backend.charts(status.unit).series))
             for status in backend.status()]
-    events = backend.events(0)
-    return UnitsSnapshot(rows=tuple(rows), trips=tuple(backend.open_trips()),
-                         last_event_id=events[-1].id if events else 0)
+    return UnitsSnapshot(rows=tuple(rows), trips=tuple(backend.tripped()),
+                         last_event_id=last_event_id(backend))
+
+
+def last_event_id(backend: AutonomyBackend) -> int:
+    """Where the autonomy event feed stands (0 when it is empty)."""
+    after = 0
+    while True:
+        page = backend.events(after_id=after, limit=1_000)
+        if not page:
+            return after
+        after = page[-1].id
 
 
 def load_detail(backend: AutonomyBackend, unit: UnitKey) -> UnitDetail:
     """The selected unit's charts, level history and the thresholds in force."""
     charts = backend.charts(unit)
     return UnitDetail(status=charts.status, series=charts.series,
-                      changes=tuple(charts.changes), config=backend.config())
+                      changes=tuple(charts.changes), config=backend.config()[1])
 
 
 def automatic_demotions(events: Sequence[AutonomyEvent]) -> list[AutonomyEvent]:

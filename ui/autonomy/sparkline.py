@@ -44,7 +44,9 @@ class SparklineDelegate(QStyledItemDelegate):
         try:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             if points.shape[0] == 0:
-                painter.setPen(qcolor(palette.muted))
+                selected = bool(option.state & QStyle.StateFlag.State_Selected)
+                painter.setPen(option.palette.highlightedText().color() if selected
+                               else qcolor(palette.muted))
                 painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter, NO_EVIDENCE)
                 return
             floor = min(SPARK_FLOOR, row.evidence.target - 0.02)

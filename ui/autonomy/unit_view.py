@@ -30,7 +30,7 @@ from .rows import (
     unit_text,
 )
 
-PANEL_WIDTH = 340
+PANEL_WIDTH = 320
 
 
 class UnitView(QWidget):
@@ -65,8 +65,9 @@ class UnitView(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.charts)
         self.splitter.addWidget(self.panel)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 0)
+        # The charts take three parts of a change in width, the panel one.
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([1000, PANEL_WIDTH])
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -107,9 +108,10 @@ class UnitView(QWidget):
         self.detail = detail
         evidence = detail.evidence
         self.headline.setText(headline_text(evidence))
-        parts = [unit_text(detail.key), evidence.level.label,
-                 f"n {evidence.n:,} / n_eff {evidence.n_eff:,.1f}" if evidence.n else
-                 NO_EVIDENCE, f"accuracy {accuracy_text(evidence)}",
+        figures = [f"n {evidence.n:,} / n_eff {evidence.n_eff:,.1f}",
+                   f"accuracy {accuracy_text(evidence)}"] if evidence.n else \
+            [f"{NO_EVIDENCE} at this level"]
+        parts = [unit_text(detail.key), evidence.level.label, *figures,
                  f"recommendation: {recommendation_text(evidence)}"]
         self.subline.setText(" · ".join(parts))
         self._set_recommendation(evidence.recommendation)

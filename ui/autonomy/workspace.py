@@ -46,6 +46,7 @@ from .reads import (
     UnitsSnapshot,
     automatic_demotions,
     event_unit,
+    last_event_id,
     load_detail,
     load_units,
 )
@@ -62,7 +63,7 @@ log = logging.getLogger("countersign.ui.autonomy")
 
 EVENT_POLL_MS = 3_000
 _WIDTHS = ((UnitColumn.AGENT, 150), (UnitColumn.VERSION, 70), (UnitColumn.ACTION_CLASS, 150),
-           (UnitColumn.LEVEL, 110), (UnitColumn.COUNTS, 100), (UnitColumn.ACCURACY, 140),
+           (UnitColumn.LEVEL, 110), (UnitColumn.COUNTS, 130), (UnitColumn.ACCURACY, 140),
            (UnitColumn.P_ABOVE, 110), (UnitColumn.RECOMMENDATION, 120))
 
 
@@ -95,7 +96,7 @@ class AutonomyWorkspace(Workspace):
         self._last_event_id: int | None = None
         self._polling = False
         self.trips: tuple[BreakerTrip, ...] = ()
-        self.banner = BreakerBanner(self)
+        self.banner = BreakerBanner(self, runs=False)
         self.filter_edit = QLineEdit(self)
         self.filter_edit.setObjectName("unitsFilter")
         self.filter_edit.setPlaceholderText(
@@ -264,27 +265,34 @@ class AutonomyWorkspace(Workspace):
     # -- the event feed: automatic demotions -------------------------------------------
 
     def poll_events(self) -> None:
+        """Read the autonomy events since the last poll (off-thread); the first poll
+        only finds where the feed stands: what happened before the console looked is
+        in the table, not announced."""
         if self.backend is None or self._polling:
             return
         self._polling = True
         after = self._last_event_id
-        self.work.submit(self.backend.events, after or 0,
-                         on_done=lambda events: self._events(after, events),
-                         on_error=self._poll_failed)
+        if after is None:
+            self.work.submit(last_event_id, self.backend, on_done=self._feed_found,
+                             on_error=self._poll_failed)
+            return
+        self.work.submit(self.backend.events, after_id=after,
+                         on_done=self._events, on_error=self._poll_failed)
+
+    def _feed_found(self, last: int) -> None:
+        self._polling = False
+        if self._last_event_id is None:
+            self._last_event_id = last
 
     def _poll_failed(self, exc: BaseException) -> None:
         self._polling = False
         log.warning("autonomy events: %s", exc)
 
-    def _events(self, after: int | None, events: list[AutonomyEvent]) -> None:
+    def _events(self, events: list[AutonomyEvent]) -> None:
         self._polling = False
         if not events:
-            if self._last_event_id is None:
-                self._last_event_id = 0
             return
         self._last_event_id = max(self._last_event_id or 0, events[-1].id)
-        if after is None:
-            return  # the first read only finds where the feed stands
         demoted = automatic_demotions(events)
         for event in demoted:
             key = event_unit(event)

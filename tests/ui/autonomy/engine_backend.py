@@ -44,13 +44,14 @@ class EngineBackend:
     def _detail(self, unit: StoredUnit) -> tuple[UnitStatus, UnitCharts]:
         detail = build_detail(unit.key, unit.batch, unit.history, now=self.now,
                               config=self._config, last_demotion_at=unit.last_demotion_at)
-        changes = tuple(c.model_copy(update={"against_recommendation": against})
-                        for c, against in zip(detail.changes,
-                                              [False, *unit.against], strict=False))
+        against = [False, *unit.against]
+        changes = tuple(c.model_copy(update={"against_recommendation": i < len(against)
+                                             and against[i]})
+                        for i, c in enumerate(detail.changes))
         return detail.status, UnitCharts(status=detail.status, series=detail.series,
                                          changes=changes)
 
-    def status(self, agent: str | None = None) -> list[UnitStatus]:
+    def status(self, *, agent: str | None = None) -> list[UnitStatus]:
         with self._lock:
             return [self._detail(u)[0] for u in self.units.values()
                     if agent is None or u.key.agent == agent]
@@ -59,14 +60,14 @@ class EngineBackend:
         with self._lock:
             return self._detail(self.units[unit])[1]
 
-    def config(self) -> AutonomyConfig:
-        return self._config
+    def config(self) -> tuple[int, AutonomyConfig]:
+        return 1, self._config
 
-    def events(self, after_id: int = 0) -> list[AutonomyEvent]:
+    def events(self, *, after_id: int = 0, limit: int = 200) -> list[AutonomyEvent]:
         with self._lock:
-            return [e for e in self._events if e.id > after_id]
+            return [e for e in self._events if e.id > after_id][:limit]
 
-    def open_trips(self) -> list[BreakerTrip]:
+    def tripped(self) -> list[BreakerTrip]:
         with self._lock:
             return [t for t in self.trips if t.open]
 

@@ -163,3 +163,20 @@ def test_charts_follow_the_dark_palette(qtbot: QtBot, charts: EvidenceCharts, qa
     assert charts.accuracy_curve.opts["pen"].color() == QColor(DARK.chart.accuracy)
     assert charts.bars[4].opts["brush"].color() == QColor(DARK.chart.outcomes[4])
     assert Qt.PenStyle.DashLine == charts.h_line.opts["pen"].style()
+
+
+def test_the_charts_leave_no_window_behind() -> None:
+    """pyqtgraph makes its (disabled) context menus without a parent; they must go with
+    the charts, not linger as top-level windows after the console's window is gone."""
+    import shiboken6
+    from PySide6.QtCore import QEvent
+
+    before = set(QApplication.topLevelWidgets())
+    charts = EvidenceCharts()
+    charts.show_unit(new_unit().detail(), now=NOW)
+    charts.close()
+    charts.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    left = [w for w in QApplication.topLevelWidgets()
+            if w not in before and shiboken6.isValid(w)]
+    assert left == []

@@ -186,7 +186,8 @@ def test_a_tripped_breaker_is_shown_and_reset(qtbot: QtBot, workspace: AutonomyW
     with qtbot.waitSignal(workspace.unitsLoaded, timeout=WAIT_MS):
         workspace.refresh()
     assert workspace.banner.isVisible()
-    assert "412 against a limit of 60" in workspace.banner.findChild(QWidget, "tripText").text()
+    assert "billing-bot: actions per minute 412 over its limit of 60 at " in \
+        workspace.banner.findChild(QWidget, "tripText").text()
     assert workspace.summary == "1 to promote · 1 breaker open"
     workspace.view.setFocus()
     press(qtbot, Qt.Key.Key_B)

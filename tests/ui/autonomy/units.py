@@ -167,3 +167,30 @@ def big_unit(n: int = 100_000, now: float = NOW) -> StoredUnit:
                (promoted, AutonomyLevel.L2, "promotion", "lee"),
                (found.at, AutonomyLevel.L1, f"demotion:{found.rule}", "policy")]
     return StoredUnit(key, batch, history, last_demotion_at=found.at)
+
+
+def healthy_l2_unit(now: float = NOW) -> StoredUnit:
+    """Promoted to L2 three weeks ago, audited at pi 0.2 since: a clean record, not yet
+    30 days at L2 for L3."""
+    key = UnitKey(agent="support-mail-agent", version="3.1.0", action_class="send_reply")
+    start, promoted = now - 50 * DAY, now - 21 * DAY
+    before = outcome_batch(600, rate=0.015, start=start + 600, end=promoted - 600, seed=31)
+    after = outcome_batch(260, rate=0.006, start=promoted + 600, end=now - 600, seed=32,
+                          pi=0.2)
+    history = [(start, AutonomyLevel.L1, "initial", "policy"),
+               (promoted, AutonomyLevel.L2, "promotion", "lee")]
+    return StoredUnit(key, joined(before, after), history)
+
+
+def l3_unit(now: float = NOW) -> StoredUnit:
+    """A read-only reporting agent trusted at L3 for two months."""
+    key = UnitKey(agent="sql-agent", version="1.2.0", action_class="run_report")
+    start, l2, l3 = now - 150 * DAY, now - 110 * DAY, now - 60 * DAY
+    parts = (outcome_batch(700, rate=0.008, start=start + 600, end=l2 - 600, seed=41),
+             outcome_batch(900, rate=0.004, start=l2 + 600, end=l3 - 600, seed=42, pi=0.2),
+             outcome_batch(500, rate=0.002, start=l3 + 600, end=now - 600, seed=43,
+                           pi=0.05))
+    history = [(start, AutonomyLevel.L1, "initial", "policy"),
+               (l2, AutonomyLevel.L2, "promotion", "lee"),
+               (l3, AutonomyLevel.L3, "promotion", "lee")]
+    return StoredUnit(key, joined(*parts), history)
