@@ -30,12 +30,11 @@ from numpy.typing import NDArray
 from sqlalchemy import and_, case, delete, func, select
 from sqlalchemy.orm import Session
 
-from ..autonomy.outcomes import Outcome, OutcomeBatch, OutcomeKind, kind_for_verdict
+from ..autonomy.outcomes import OutcomeBatch, OutcomeKind, kind_for_verdict
 from ..domain import EditSeverity, Risk, Verdict
 from ..domain.autonomy import UnitKey
 from ..store.autonomy_models import OutcomeSnapshotRow
 from ..store.models import ActionRow, AgentRow, DecisionRow
-from .outcomes import _label_outcomes
 
 SNAPSHOT_MARGIN = 600.0
 #: A status finding more verdicts than this after the snapshot asks for a new one.
@@ -102,7 +101,8 @@ def _verdict_columns(session: Session, *, since: float | None = None,
         query = query.where(ActionRow.agent_id.in_(list(agent_ids)))
     if action_class is not None:
         query = query.where(ActionRow.action_class == action_class)
-    rows = session.execute(query).all()
+    # Core execution: no ORM row processing for what may be a million rows.
+    rows = session.connection().execute(query).all()
     units: dict[tuple[int, str], int] = {}
     reviewers: dict[str, int] = {}
     n = len(rows)
@@ -194,6 +194,88 @@ def invalidate(session: Session) -> None:
     session.execute(delete(OutcomeSnapshotRow))
 
 
+_LABEL_KINDS = {(0, False): int(OutcomeKind.LABEL_CORRECT),
+                (1, False): int(OutcomeKind.LABEL_WRONG),
+                (1, True): int(OutcomeKind.LABEL_HARM)}
+_LABEL_SEVERITY = np.zeros(len(OutcomeKind), dtype=np.int64)
+_LABEL_SEVERITY[int(OutcomeKind.LABEL_WRONG)] = 1
+_LABEL_SEVERITY[int(OutcomeKind.LABEL_HARM)] = 2
+
+
+@dataclass
+class _Labels:
+    """One label outcome per judged action, as columns (see `_label_columns`)."""
+
+    agent_id: NDArray[np.int64]
+    action_class: list[str]
+    at: NDArray[np.float64]
+    kind: NDArray[np.int8]
+    pi: NDArray[np.float64]
+    reviewer: list[str | None]
+    risk: NDArray[np.int8]
+
+
+def _label_columns(session: Session, *, agent_ids: Sequence[int] | None = None,
+                   action_class: str | None = None, since: float | None = None) -> _Labels:
+    """`services.outcomes`' label outcomes, read column-wise: labels on auto-approved
+    and shadow actions; per action the sampled labels win over ad-hoc ones, then the
+    most severe (harm never outvoted), the first in time among equals. A label whose
+    answers settle nothing (`label_outcome` None) is left out. Each distinct answer
+    text is interpreted once: a million labels hold a handful of them."""
+    from ..review.rubric import label_outcome
+    from ..store.review_models import LabelRow, ReviewItemRow
+    from .review_rubrics import UnknownRubric, get_rubric
+
+    query = (select(ReviewItemRow.action_id, ReviewItemRow.pi, LabelRow.created_at,
+                    LabelRow.reviewer, LabelRow.answers_json, LabelRow.rubric,
+                    LabelRow.rubric_version, ActionRow.agent_id, ActionRow.action_class,
+                    _RISK_CASE)
+             .join(ReviewItemRow, ReviewItemRow.id == LabelRow.item_id)
+             .join(ActionRow, ActionRow.id == ReviewItemRow.action_id)
+             .join(DecisionRow, DecisionRow.action_id == ActionRow.id)
+             .where(DecisionRow.verdict.in_([Verdict.AUTO_APPROVE.value,
+                                             Verdict.SHADOW.value]))
+             .order_by(LabelRow.created_at, LabelRow.id))
+    if agent_ids is not None:
+        query = query.where(ActionRow.agent_id.in_(list(agent_ids)))
+    if action_class is not None:
+        query = query.where(ActionRow.action_class == action_class)
+    if since is not None:
+        query = query.where(LabelRow.created_at > since)
+    rubrics: dict[tuple[str, int], Any] = {}
+    meaning: dict[tuple[str, int, str], int] = {}
+    chosen: dict[int, tuple[int, int, tuple[Any, ...]]] = {}
+    for row in session.connection().execute(query):
+        action_id, pi, at, who, answers, name, version, agent_id, cls, rank = row
+        key = (name, version, answers)
+        kind = meaning.get(key)
+        if kind is None:
+            if (name, version) not in rubrics:
+                try:
+                    rubrics[(name, version)] = get_rubric(session, name, version)
+                except UnknownRubric:
+                    rubrics[(name, version)] = None
+            rubric = rubrics[(name, version)]
+            settled = label_outcome(rubric, json.loads(answers)) if rubric is not None else None
+            kind = meaning[key] = -1 if settled is None else _LABEL_KINDS[settled]
+        if kind < 0 or rank < 0:
+            continue
+        rank_key = (int(pi is not None), int(_LABEL_SEVERITY[kind]))
+        held = chosen.get(action_id)
+        if held is None or rank_key > held[:2]:
+            chosen[action_id] = (*rank_key, (agent_id, cls, at, kind, pi, who, rank))
+    rows = [found[2] for found in chosen.values()]
+    rows.sort(key=lambda r: r[2])
+    return _Labels(
+        agent_id=np.array([r[0] for r in rows], dtype=np.int64),
+        action_class=[r[1] for r in rows],
+        at=np.array([r[2] for r in rows], dtype=np.float64),
+        kind=np.array([r[3] for r in rows], dtype=np.int8),
+        pi=np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=np.float64),
+        reviewer=[r[5] for r in rows],
+        risk=np.array([r[6] for r in rows], dtype=np.int8))
+
+
 def _agents(session: Session, agent: str | None) -> dict[int, tuple[str, str]]:
     query = select(AgentRow.id, AgentRow.name, AgentRow.version)
     if agent is not None:
@@ -212,14 +294,13 @@ def unit_batches(session: Session, *, agent: str | None = None,
     through, snap = _load_snapshot(session)
     tail = _verdict_columns(session, since=through,
                             agent_ids=list(agents) if name is not None else None)
-    labels = _label_outcomes(session, name, None, None)
+    labels = _label_columns(session, agent_ids=list(agents) if name is not None else None)
     reviewers = list(snap.reviewers)
     codes = {r: i for i, r in enumerate(reviewers)}
     tail_who = np.array([codes.setdefault(r, len(codes)) for r in tail.reviewers] or [0],
                         dtype=np.int32)
-    for o in labels:
-        if o.reviewer is not None:
-            codes.setdefault(o.reviewer, len(codes))
+    label_who = np.array([-1 if r is None else codes.setdefault(r, len(codes))
+                          for r in labels.reviewer], dtype=np.int32)
     names_tuple = tuple(codes)
 
     pieces: dict[UnitKey, list[tuple[Any, ...]]] = defaultdict(list)
@@ -248,19 +329,16 @@ def unit_batches(session: Session, *, agent: str | None = None,
             if key is not None and index.size:
                 pieces[key].append((tail.at[index], tail.kind[index], np.ones(index.size),
                                     tail_who[tail.reviewer[index]], tail.risk[index]))
-    by_unit: dict[UnitKey, list[Outcome]] = defaultdict(list)
-    for o in labels:
-        key = UnitKey(agent=o.agent, version=o.version, action_class=o.action_class)
-        if wanted is None or key in wanted:
-            by_unit[key].append(o)
-    for key, found in by_unit.items():
-        pieces[key].append((
-            np.array([o.at for o in found], dtype=np.float64),
-            np.array([int(o.kind) for o in found], dtype=np.int8),
-            np.array([o.pi for o in found], dtype=np.float64),
-            np.array([-1 if o.reviewer is None else codes[o.reviewer] for o in found],
-                     dtype=np.int32),
-            np.array([Risk(o.risk).rank for o in found], dtype=np.int8)))
+    label_rows: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for i, (agent_id, cls) in enumerate(zip(labels.agent_id.tolist(), labels.action_class,
+                                            strict=True)):
+        label_rows[(agent_id, cls)].append(i)
+    for (agent_id, cls), rows in label_rows.items():
+        key = key_of(agent_id, cls)
+        if key is not None:
+            index = np.array(rows, dtype=np.int64)
+            pieces[key].append((labels.at[index], labels.kind[index], labels.pi[index],
+                                label_who[index], labels.risk[index]))
     return {key: _batch(parts, names_tuple) for key, parts in pieces.items()}
 
 
@@ -287,20 +365,12 @@ def unit_outcomes_since(session: Session, key: UnitKey, agent_id: int, *,
     (which sees its own writes)."""
     cols = _verdict_columns(session, since=since, agent_ids=[agent_id],
                             action_class=key.action_class)
-    labels = [o for o in _label_outcomes(session, key.agent, key.action_class, since)
-              if o.version == key.version]
+    labels = _label_columns(session, agent_ids=[agent_id], action_class=key.action_class,
+                            since=since)
     reviewers = {r: i for i, r in enumerate(cols.reviewers)}
-    for o in labels:
-        if o.reviewer is not None:
-            reviewers.setdefault(o.reviewer, len(reviewers))
-    parts: list[tuple[Any, ...]] = [(cols.at, cols.kind, np.ones(len(cols)), cols.reviewer,
-                                     cols.risk)]
-    if labels:
-        parts.append((
-            np.array([o.at for o in labels], dtype=np.float64),
-            np.array([int(o.kind) for o in labels], dtype=np.int8),
-            np.array([o.pi for o in labels], dtype=np.float64),
-            np.array([-1 if o.reviewer is None else reviewers[o.reviewer] for o in labels],
-                     dtype=np.int32),
-            np.array([Risk(o.risk).rank for o in labels], dtype=np.int8)))
+    who = np.array([-1 if r is None else reviewers.setdefault(r, len(reviewers))
+                    for r in labels.reviewer], dtype=np.int32)
+    parts: list[tuple[Any, ...]] = [
+        (cols.at, cols.kind, np.ones(len(cols)), cols.reviewer, cols.risk),
+        (labels.at, labels.kind, labels.pi, who, labels.risk)]
     return _batch(parts, tuple(reviewers))

@@ -73,6 +73,14 @@ class AutonomyService:
         with self.store.read() as session:
             return charts(session, unit, bucket_seconds=bucket_seconds)
 
+    def all_charts(self, *, agent: str | None = None) -> dict[UnitKey, UnitCharts]:
+        """Every unit's status, chart data and level history from one read: for a
+        table with a sparkline per unit (use `charts` for the one selected)."""
+        from .autonomy_status import all_charts
+
+        with self.store.read() as session:
+            return all_charts(session, agent=agent)
+
     def history(self, unit: UnitKey) -> list[LevelChange]:
         from .autonomy_status import history
 

@@ -112,6 +112,39 @@ def charts(session: Session, key: UnitKey, *, now: float | None = None,
                       changes=tuple(changes))
 
 
+def all_charts(session: Session, *, agent: str | None = None, now: float | None = None
+               ) -> dict[UnitKey, UnitCharts]:
+    """`charts` of every unit (of ``agent``) from one read of the outcomes and one of the
+    level histories: what a table with a sparkline per unit needs (a thousand units in
+    about a second, where a `charts` call per unit would read the outcomes each time)."""
+    from ..autonomy import OutcomeBatch
+
+    config = current_config(session)[1]
+    statuses = {s.unit: s for s in status(session, agent=agent, now=now, config=config)}
+    batches = unit_batches(session, agent=agent)
+    query = (select(AutonomyChangeRow, AgentRow.name, AgentRow.version,
+                    AutonomyLevelRow.action_class)
+             .join(AutonomyLevelRow, AutonomyLevelRow.id == AutonomyChangeRow.unit_id)
+             .join(AgentRow, AgentRow.id == AutonomyLevelRow.agent_id)
+             .order_by(AutonomyChangeRow.at, AutonomyChangeRow.id))
+    if agent is not None:
+        query = query.where(AgentRow.name == agent)
+    changes: dict[UnitKey, list[LevelChange]] = {}
+    for row, name, version, cls in session.execute(query):
+        key = UnitKey(agent=name, version=version, action_class=cls)
+        changes.setdefault(key, []).append(level_change(row, key))
+    out = {}
+    for key, current in statuses.items():
+        history_ = changes.get(key, [])
+        steps = ([(c.at, c.to_level) for c in history_]
+                 or [(current.level_since, current.level)])
+        batch = batches.get(key) or OutcomeBatch.empty()
+        out[key] = UnitCharts(status=current,
+                              series=series(batch, level_history=steps, config=config),
+                              changes=tuple(history_))
+    return out
+
+
 _LABEL_SEVERITY = {(0, False): 0, (1, False): 1, (1, True): 2}
 
 

@@ -143,3 +143,19 @@ def test_reviewer_agreement_enters_the_evidence_where_double_labels_exist(
     status = AutonomyService(store).unit(UNIT)
     assert status.evidence.agreement is not None
     assert -1.0 <= status.evidence.agreement < 1.0
+
+
+def test_all_charts_equal_one_charts_call_per_unit(store: Store) -> None:
+    seed_verdicts(store, 30, days=3, failures=[4])
+    seed_verdicts(store, 12, days=1, unit=CREDIT)
+    put_at(store, AutonomyLevel.L2, CREDIT)
+    service = AutonomyService(store)
+    every = service.all_charts()
+    assert set(every) == {UNIT, CREDIT}
+    for unit, charts in every.items():
+        one = service.charts(unit)
+        assert charts.changes == one.changes
+        assert charts.status.evidence.n == one.status.evidence.n
+        assert np.array_equal(charts.series.accuracy, one.series.accuracy)
+        assert np.array_equal(charts.series.level, one.series.level)
+    assert set(service.all_charts(agent="nobody")) == set()
