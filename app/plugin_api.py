@@ -20,16 +20,20 @@ from typing import Any, Protocol, runtime_checkable
 from .domain import (
     ActionDetail,
     ActionState,
+    AutonomyLevel,
     DecisionRecord,
+    EditSeverity,
     Risk,
     SpanKind,
     SpanRecord,
     Verdict,
 )
+from .domain.autonomy import UnitKey
 from .gate import Gate
 from .secrets import SecretError, get_secret, redact
 from .services.actions import ActionRequest, ActionService, InvalidSchema
 from .services.decisions import DecisionService
+from .services.history import HistoryReport, PastAction, PastLabel, PastPromotion, PastVerdict
 from .store.engine import Store as Store
 
 API_VERSION = 1
@@ -39,12 +43,19 @@ __all__ = [
     "ActionDetail",
     "ActionRequest",
     "ActionState",
+    "AutonomyLevel",
     "ChecksConnection",
     "DecisionRecord",
     "DeliversDecisions",
     "Delivery",
     "DeliveryOutcome",
     "DeliveryResult",
+    "EditSeverity",
+    "HistoryReport",
+    "PastAction",
+    "PastLabel",
+    "PastPromotion",
+    "PastVerdict",
     "Risk",
     "SecretError",
     "Source",
@@ -53,6 +64,7 @@ __all__ = [
     "SpanRecord",
     "Store",
     "TransientSourceError",
+    "UnitKey",
     "Verdict",
     "get_secret",
     "redact",
@@ -86,9 +98,6 @@ class Delivery:
     action: ActionDetail
     decision: DecisionRecord
     source_meta: dict[str, Any]
-    #: Other decided actions that must be delivered together with this one (e.g.
-    #: several LangGraph action requests in one interrupt), keyed by action id.
-    siblings: dict[int, tuple[ActionDetail, DecisionRecord | None]]
 
 
 @runtime_checkable
@@ -260,6 +269,20 @@ class SourceContext:
         return await asyncio.to_thread(self._decisions.requeue_delivery, action_id,
                                        actor=f"source:{self.source_name}", why=reason,
                                        source=self.source_name)
+
+    async def import_history(self, actions: Sequence[PastAction],
+                             promotions: Sequence[PastPromotion] = ()) -> HistoryReport:
+        """Record this source's past, each event at its own time, through the same units
+        of work as live ones (the autonomy policy as it stood then, people's verdicts,
+        labels, leads' promotions the rules allow), in one transaction; actions already
+        imported are skipped (see `countersign.services.history`)."""
+        from .services.history import import_history
+
+        def run() -> HistoryReport:
+            with self._store.write() as session:
+                return import_history(session, self.source_name, actions, promotions)
+
+        return await asyncio.to_thread(run)
 
     async def submit_label(self, action_id: int, *, reviewer: str, answers: dict[str, Any],
                            correction: Any = None, keep_last_slot: bool = False) -> bool:

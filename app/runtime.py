@@ -323,7 +323,7 @@ class Runtime:
         if decision is None or decision.id != decision_id:
             return False
         meta = await asyncio.to_thread(self._actions.source_meta, action_id)
-        delivery = Delivery(action=action, decision=decision, source_meta=meta, siblings={})
+        delivery = Delivery(action=action, decision=decision, source_meta=meta)
         try:
             result = await self._bounded(source.deliver(delivery), self.deliver_timeout,
                                          f"delivery of action {action_id} to {name}")

@@ -77,13 +77,6 @@ def usable() -> bool:
     return not module.startswith(("keyring.backends.fail", "keyring.backends.null"))
 
 
-def backend_description() -> str:
-    """Which keyring backend holds the secrets, e.g. ``SecretService Keyring``."""
-    backend = _backend()
-    name = getattr(backend, "name", None) or type(backend).__name__
-    return str(name)
-
-
 def backend_warning() -> str | None:
     """A sentence for the UI when secrets cannot be stored safely, else None."""
     if usable():
@@ -150,11 +143,6 @@ def delete_secret(name: str) -> bool:
         raise SecretError(f"keyring could not delete 'keyring:{name}': "
                           f"{type(exc).__name__}") from None
     return True
-
-
-def resolve_optional(ref: str | None) -> str | None:
-    """`get_secret` for an optional setting: None stays None."""
-    return None if not ref else get_secret(ref)
 
 
 # -- keeping secrets out of error texts ----------------------------------------------

@@ -22,7 +22,7 @@ import importlib
 import importlib.util
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -130,16 +130,3 @@ def describe_errors(exc: ValidationError) -> str:
         f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
         for err in exc.errors()
     )
-
-
-def config_fields(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
-    """Field name → {annotation, default, required, description} for building forms."""
-    out: dict[str, dict[str, Any]] = {}
-    for name, info in model.model_fields.items():
-        out[name] = {
-            "annotation": info.annotation,
-            "default": None if info.is_required() else info.get_default(call_default_factory=True),
-            "required": info.is_required(),
-            "description": info.description or "",
-        }
-    return out

@@ -118,7 +118,7 @@ def _row(span: SpanRecord) -> SpanValues:
         if value is not None and not is_store_safe(value):
             row[index] = safe_json(value, name.removesuffix("_json"), warnings)
     if warnings:
-        from ..wire.json_text import canonical_json, loads
+        from ..jsonio import canonical_json, loads
 
         row[_WARNINGS] = canonical_json([*loads(row[_WARNINGS] or "[]"), *warnings])
     if row[_STATUS] not in _STATUSES:

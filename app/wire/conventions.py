@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..domain import SpanKind
-from .json_text import loads
+from ..jsonio import loads
 from .raw import AttrValue
 
 _LLM_HINTS = (

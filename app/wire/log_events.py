@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..jsonio import canonical_json, loads
 from . import messages
-from .json_text import canonical_json, loads
 
 #: (time_ns, name, body_json, attributes_json, severity) of one stored record.
 LogEvent = tuple[int, str, str | None, str, str | None]

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .json_text import loads
+from ..jsonio import loads
 from .raw import AttrValue
 
 Message = dict[str, Any]

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain import SpanKind, SpanRecord
+from ..jsonio import canonical_json, loads
 from . import conventions, messages
-from .json_text import canonical_json, loads
 from .raw import NESTED_TOO_DEEP, AttrValue, RawEvent, RawSpan
 from .safe_text import safe_json, safe_plain
 

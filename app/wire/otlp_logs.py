@@ -21,9 +21,9 @@ import msgspec
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped, unused-ignore]
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
+from ..jsonio import canonical_json
 from . import span_fields
 from .anyvalue import json_any_value, json_attributes, pb_any_value, pb_attributes, pb_text
-from .json_text import canonical_json
 from .otlp import gunzip_limited
 from .raw import (
     AttrValue,
