@@ -5,12 +5,12 @@
   from other reviewers. A slot someone else holds is said, by name, and the form is
   read-only.
 - The item the reviewer will see next is read ahead while they label the current one,
-  so after Enter only the label itself (and the claim on the next item, in the same
-  trip to the pool) stands between the key and the next item on screen.
-- A label is shown as given only once the store has committed it; a refusal (an
-  answer the rubric does not take, a correction that breaks the schema, the last slot
-  taken by someone else) leaves the answers in place and says why, naming the
-  question or the reviewer.
+  so Enter shows it without a trip to the store; it is claimed once it is shown.
+- Enter shows the next item at once (the label is checked against the rubric first,
+  as the store will check it); the labelled row reads "saving…" and counts as
+  labelled only once the store has committed it. A refusal (the last slot taken by
+  someone else, a correction the schema refuses, the store unreachable) is said on
+  screen, naming the cause, with "Back to it": the item again with its answers.
 """
 
 from __future__ import annotations
@@ -18,22 +18,22 @@ from __future__ import annotations
 import functools
 import logging
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from countersign.domain.review import Claim
+from countersign.domain.review import Claim, LabelRecord
 
 from ..async_work import BackgroundWork, report_exception
 from ..qt.core import QObject, QTimer, Signal
 from ..queue.banner import BannerKind
 from .correction import CorrectionDialog
 from .reads import (
-    LabelOutcome,
     LoadedItem,
     claim_item,
     decided_arguments,
-    label_and_claim,
     load_item,
     release_item,
+    submit_label,
 )
 
 if TYPE_CHECKING:
@@ -47,6 +47,21 @@ log = logging.getLogger("countersign.ui.review")
 LOADING_DELAY_MS = 150
 #: Items read ahead and kept.
 CACHE_SIZE = 4
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A label on its way to the store, kept to give it back if it is refused."""
+
+    answers: dict[str, Any]
+    correction: Any
+    rubric: str
+    version: int
+    #: The question to focus when it comes back (the one the store refused).
+    focus: str | None = None
+
+    def with_focus(self, key: str) -> _Draft:
+        return _Draft(self.answers, self.correction, self.rubric, self.version, key)
 
 
 class LabellingFlow(QObject):
@@ -69,7 +84,8 @@ class LabellingFlow(QObject):
         self._skipped: set[int] = set()
         self._cache: OrderedDict[int, LoadedItem] = OrderedDict()
         self._fetching: set[int] = set()
-        self._submitting = False
+        self._saving: dict[int, _Draft] = {}
+        self._restore: dict[int, _Draft] = {}
         self.correction: Any = None
         self._loading = QTimer(self)
         self._loading.setSingleShot(True)
@@ -88,10 +104,6 @@ class LabellingFlow(QObject):
         """The item on screen, if it is still the one wanted."""
         loaded = self._ws.pane.loaded
         return loaded if loaded is not None and loaded.item_id == self._wanted else None
-
-    @property
-    def submitting(self) -> bool:
-        return self._submitting
 
     @property
     def skipped(self) -> set[int]:
@@ -153,6 +165,8 @@ class LabellingFlow(QObject):
         pane.show_item(loaded, self.reviewer)
         if self._focus_form and self._ws.is_active and pane.form.isEnabled():
             pane.form.focus_first_unanswered()
+        if loaded.item_id in self._restore:
+            self._restore_answers(loaded.item_id)
         self.itemShown.emit(loaded.item_id)
         line = self._ws.model.rows.get(loaded.item_id)
         if pane.form.isEnabled() and self._held != loaded.item_id and line is not None:
@@ -163,6 +177,10 @@ class LabellingFlow(QObject):
         upcoming = self._ws.next_labelable_after(item_id)
         if upcoming is not None and upcoming not in self._cache:
             self._fetch(upcoming, show=False)
+
+    def is_read_ahead(self, item_id: int) -> bool:
+        """Whether ``item_id``'s detail is already read (showing it costs no store trip)."""
+        return item_id in self._cache
 
     def drop_cached(self, item_ids: set[int] | None = None) -> None:
         """Forget read-ahead items (all, or these: they changed in the store)."""
@@ -229,79 +247,95 @@ class LabellingFlow(QObject):
     # -- labelling -----------------------------------------------------------------------
 
     def submit(self) -> None:
-        """Enter: record the answers and move to the next item the reviewer may label."""
+        """Enter: send the answers and show the next item the reviewer may label at
+        once; the labelled row reads "saving…" until the store has committed it."""
         loaded = self.loaded
         services = self._services
         pane = self._ws.pane
-        if loaded is None or services is None or self._submitting or not pane.form.isEnabled():
+        if loaded is None or services is None or not pane.form.isEnabled():
+            return
+        item_id = loaded.item_id
+        if item_id in self._saving:
             return
         check = pane.form.check()
         if check.problem is not None:
             key, message = check.problem
-            index = next((i for i, w in enumerate(pane.form.questions)
-                          if w.question.key == key), None)
-            if index is not None:
-                pane.form.focus_question(index)
+            widget = pane.form.question_widget(key)
+            if widget is not None:
+                pane.form.focus_question(pane.form.questions.index(widget))
             pane.banner.show_message(f"Not sent: {key}: {message}", BannerKind.WARNING)
             return
-        item_id = loaded.item_id
-        upcoming = self._ws.next_labelable_after(item_id)
-        self._submitting = True
-        pane.submit_button.setEnabled(False)
-        self._work.submit(label_and_claim, services.review, item_id, self.reviewer,
-                          check.answers, self.correction, upcoming,
-                          on_done=functools.partial(self._label_done, item_id, upcoming),
-                          on_error=functools.partial(self._label_failed, item_id))
-
-    def _label_done(self, item_id: int, upcoming: int | None, outcome: LabelOutcome) -> None:
-        self._submitting = False
+        draft = _Draft(check.answers, self.correction, loaded.detail.rubric.name,
+                       loaded.detail.rubric.version)
+        self._saving[item_id] = draft
         if self._held == item_id:
-            self._held = None  # the claim became the label
-        if outcome.next_claim is not None:
-            self._held = outcome.next_claim.item_id
-        self._ws.line_labelled(item_id, outcome.label)
+            self._held = None  # the claim becomes the label: never give it back
+        self._ws.model.set_saving(item_id, True)
+        self._work.submit(submit_label, services.review, item_id, self.reviewer,
+                          draft.answers, draft.correction,
+                          on_done=functools.partial(self._label_done, item_id),
+                          on_error=functools.partial(self._label_failed, item_id))
+        upcoming = self._ws.next_labelable_after(item_id)
         self._ws.select_item(upcoming, focus_form=True)
-        if upcoming is not None and outcome.next_claim is not None:
-            self._show_claim(outcome.next_claim)
-        elif upcoming is not None and outcome.next_refused is not None:
-            self._ws.pane.set_labelling(False, f"{outcome.next_refused}. J shows the next item.")
-        elif upcoming is None:
+        if upcoming is None:
             self._ws.pane.clear("All done: nothing left for you to label under this filter.")
-        label = outcome.label
+
+    @property
+    def saving(self) -> set[int]:
+        """Items whose label is on its way to the store."""
+        return set(self._saving)
+
+    def _label_done(self, item_id: int, label: LabelRecord) -> None:
+        self._saving.pop(item_id, None)
+        self._ws.model.set_saving(item_id, False)
+        self._ws.line_labelled(item_id, label)
         self._ws.notice.emit(f"Labelled item #{item_id} ({label.rubric} version "
                              f"{label.rubric_version})")
         self.labelled.emit(label)
 
     def _label_failed(self, item_id: int, exc: BaseException) -> None:
+        """The label was refused or not stored: say so on screen, naming the cause
+        (the question, or who took the slot), with the way back to the answers."""
         from countersign.services.review_labels import (
             AlreadyLabelled,
             InvalidAnswer,
             InvalidCorrection,
             ReviewError,
-            SlotTaken,
         )
 
-        self._submitting = False
-        pane = self._ws.pane
-        if item_id != self._wanted:
-            self._ws.errorOccurred.emit(f"Label on item #{item_id} not saved: {exc}")
+        draft = self._saving.pop(item_id, None)
+        self._ws.model.set_saving(item_id, False)
+        message = f"The label on item #{item_id} was not saved: {exc}"
+        self._ws.errorOccurred.emit(message)
+        if isinstance(exc, AlreadyLabelled):
+            self._ws.pane.banner.show_message(message, BannerKind.ERROR)
             return
-        pane.submit_button.setEnabled(pane.form.isEnabled())
-        if isinstance(exc, InvalidAnswer):
-            widget = pane.form.question_widget(exc.question)
-            if widget is not None:
-                pane.form.focus_question(pane.form.questions.index(widget))
-        if isinstance(exc, AlreadyLabelled | SlotTaken):
-            pane.set_labelling(False)
-        if isinstance(exc, ReviewError | InvalidCorrection):
-            pane.banner.show_message(f"Not saved: {exc}", BannerKind.ERROR)
-            self._ws.errorOccurred.emit(str(exc))
+        if not isinstance(exc, ReviewError | InvalidCorrection) and not _is_store_error(exc):
+            report_exception(type(exc), exc, exc.__traceback__)  # a bug: seen, not hidden
+        if draft is not None:
+            if isinstance(exc, InvalidAnswer):
+                draft = draft.with_focus(exc.question)
+            self._restore[item_id] = draft
+        self._ws.pane.banner.show_message(
+            message, BannerKind.ERROR,
+            action=("Back to it", functools.partial(self.go_back, item_id)))
+
+    def go_back(self, item_id: int) -> None:
+        """Show an item whose label was not saved, its answers as they were given."""
+        self._ws.select_item(item_id, focus_form=True)
+
+    def _restore_answers(self, item_id: int) -> None:
+        draft = self._restore.pop(item_id, None)
+        form = self._ws.pane.form
+        if draft is None or form.rubric is None or not form.isEnabled():
             return
-        pane.banner.show_message(f"Not saved: {exc}", BannerKind.ERROR,
-                                 action=("Retry", self.submit))
-        self._ws.errorOccurred.emit(str(exc))
-        if not _is_store_error(exc):
-            report_exception(type(exc), exc, exc.__traceback__)
+        if (form.rubric.name, form.rubric.version) == (draft.rubric, draft.version):
+            form.set_answers(draft.answers)
+        self.correction = draft.correction
+        self._ws.pane.set_correction(draft.correction)
+        widget = form.question_widget(draft.focus) if draft.focus else None
+        if widget is not None:
+            form.focus_question(form.questions.index(widget))
 
     def skip(self) -> None:
         """S: leave the item to someone else and show the next one."""

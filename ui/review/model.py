@@ -53,6 +53,7 @@ class ReviewQueueModel(QAbstractTableModel):
                  clock: Callable[[], float] = time.time, tick_ms: int = 10_000) -> None:
         super().__init__(parent)
         self.rows = ReviewRows(reviewer)
+        self._saving: set[int] = set()
         self._clock = clock
         self._timer = QTimer(self)
         self._timer.setInterval(tick_ms)
@@ -89,6 +90,8 @@ class ReviewQueueModel(QAbstractTableModel):
             return None
         column = Column(index.column())
         if role == Qt.ItemDataRole.DisplayRole:
+            if column is Column.LABELS and line.id in self._saving:
+                return "saving…"
             return cell_text(line, column, self._clock())
         if role == ItemIdRole:
             return line.id
@@ -97,6 +100,8 @@ class ReviewQueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(line, column)
         if role == Qt.ItemDataRole.ForegroundRole:
+            if line.id in self._saving:
+                return qcolor(colours().muted)
             return self._foreground(line, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (Column.AGE,
                                                                     Column.LABELS):
@@ -172,6 +177,16 @@ class ReviewQueueModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(position, 0),
                                   self.index(position, len(Column) - 1))
         self._emit_counts()
+
+    def set_saving(self, item_id: int, saving: bool) -> None:
+        """Mark a row whose label is on its way to the store ("saving…")."""
+        if saving:
+            self._saving.add(item_id)
+        else:
+            self._saving.discard(item_id)
+        row = self.rows.position_of(item_id)
+        if row is not None:
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
 
     def set_filter(self, new: ReviewFilter) -> None:
         if new == self.rows.filter:

@@ -2,9 +2,9 @@
 (STYLE.md, rule 7). None of them touches a widget.
 
 `load_item` reads everything the right side shows about one item (its detail, the
-run's spans, the parsed arguments); `label_and_claim` records a label and, in the
-same trip to the pool, claims the next item the reviewer is moving to, so the next
-item can be shown the moment the label is committed.
+run's spans, the parsed arguments), ahead of time for the item that comes next;
+`submit_label` records a label. The next item is shown the moment the label is
+committed, and claimed after (off the path between Enter and the next item).
 """
 
 from __future__ import annotations
@@ -79,31 +79,10 @@ def load_page(feed: ReviewFeed, state: str, after_id: int, limit: int | None) ->
     return feed.page(state=state, after_id=after_id, limit=limit)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class LabelOutcome:
-    """The committed label, and the claim on the next item (or why there is none)."""
-
-    label: LabelRecord
-    next_claim: Claim | None
-    next_refused: str | None
-
-
-def label_and_claim(review: ReviewService, item_id: int, reviewer: str,
-                    answers: Mapping[str, Any], correction: Any,
-                    next_item: int | None) -> LabelOutcome:
-    """Record the label (raises the service's `ReviewError` naming the cause); then
-    claim ``next_item`` for the reviewer, reporting (not raising) a refusal."""
-    from countersign.services.review_labels import ReviewError
-
-    label = review.submit(item_id, reviewer=reviewer, answers=answers, correction=correction)
-    claim: Claim | None = None
-    refused: str | None = None
-    if next_item is not None:
-        try:
-            claim = review.claim(next_item, reviewer)
-        except ReviewError as exc:
-            refused = str(exc)
-    return LabelOutcome(label, claim, refused)
+def submit_label(review: ReviewService, item_id: int, reviewer: str,
+                 answers: Mapping[str, Any], correction: Any) -> LabelRecord:
+    """Record the label (raises the service's `ReviewError` naming the cause)."""
+    return review.submit(item_id, reviewer=reviewer, answers=answers, correction=correction)
 
 
 def claim_item(review: ReviewService, item_id: int, reviewer: str) -> Claim:

@@ -427,7 +427,8 @@ class ReviewWorkspace(Workspace):
         """The next item in the list after ``item_id`` the reviewer may label (not
         skipped in this sitting); from the top if the item is not in the list."""
         rows = self.model.rows
-        return rows.next_labelable(rows.position_of(item_id), skipped=self.flow.skipped)
+        return rows.next_labelable(rows.position_of(item_id),
+                                   skipped=self.flow.skipped | self.flow.saving)
 
     def select_item(self, item_id: int | None, *, focus_form: bool = False) -> None:
         row = self.model.row_of(item_id) if item_id is not None else None
