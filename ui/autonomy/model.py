@@ -9,10 +9,11 @@ under the lead's cursor.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import IntEnum
 from typing import Any
 
+from countersign.autonomy.outcomes import FloatArray
 from countersign.domain import AutonomyLevel
 from countersign.domain.autonomy import UnitKey
 from countersign.text import one_line
@@ -100,6 +101,8 @@ class UnitsModel(QAbstractTableModel):
             del self._rows[start:stop + 1]
             self.endRemoveRows()
         self._reindex()
+        for row in self._rows:
+            wanted[row.key] = _merged(row, wanted[row.key])
         changed = [i for i, row in enumerate(self._rows)
                    if _differs(row, wanted[row.key])]
         for i in changed:
@@ -115,6 +118,21 @@ class UnitsModel(QAbstractTableModel):
             self._reindex()
             self.endInsertRows()
         self._demoted &= set(wanted)
+
+    def set_sparklines(self, sparklines: Mapping[UnitKey, FloatArray]) -> None:
+        """Give units their sparklines (read for the rows on screen)."""
+        for key, points in sparklines.items():
+            row = self._where.get(key)
+            if row is None:
+                continue
+            self._rows[row] = UnitRow(status=self._rows[row].status, sparkline=points)
+            cell = self.index(row, UnitColumn.TREND)
+            self.dataChanged.emit(cell, cell)
+
+    def missing_sparklines(self, rows: Iterable[int]) -> list[UnitKey]:
+        """The units of ``rows`` whose sparkline has not been read."""
+        return [self._rows[r].key for r in rows
+                if 0 <= r < len(self._rows) and self._rows[r].sparkline is None]
 
     def row_of(self, key: UnitKey) -> int | None:
         return self._where.get(key)
@@ -256,8 +274,22 @@ def _tooltip(row: UnitRow, column: int, demoted: bool) -> str | None:
     return plain_tooltip("\n".join(lines)) or None
 
 
+def _merged(old: UnitRow, new: UnitRow) -> UnitRow:
+    """``new``, keeping ``old``'s sparkline while its history is the same (a sparkline
+    is read separately, for the rows on screen)."""
+    if new.sparkline is None and old.sparkline is not None and \
+            old.evidence.n == new.evidence.n and old.status.level_version == \
+            new.status.level_version:
+        return UnitRow(status=new.status, sparkline=old.sparkline)
+    return new
+
+
 def _differs(old: UnitRow, new: UnitRow) -> bool:
-    return old.evidence != new.evidence or old.sparkline.shape != new.sparkline.shape or \
+    if old.evidence != new.evidence or (old.sparkline is None) != (new.sparkline is None):
+        return True
+    if old.sparkline is None or new.sparkline is None:
+        return False
+    return old.sparkline.shape != new.sparkline.shape or \
         bool((old.sparkline != new.sparkline).any())
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from countersign.autonomy import AutonomyConfig, ReplayResult
+from countersign.autonomy.outcomes import FloatArray
 from countersign.domain import AutonomyLevel
 from countersign.domain.autonomy import AutonomyEvent, BreakerTrip, LevelChange, UnitKey
 from countersign.domain.autonomy_status import UnitCharts, UnitStatus
@@ -59,10 +60,9 @@ class UnitsSnapshot:
 
 
 def load_units(backend: AutonomyBackend) -> UnitsSnapshot:
-    """Every unit with its sparkline (the accuracy series, thinned), the open trips,
-    and where the event feed stands."""
-    rows = [UnitRow(status=status, sparkline=sparkline_of(backend.charts(status.unit).series))
-            for status in backend.status()]
+    """Every unit's status (sparklines come later, for the rows on screen: each is a
+    unit's whole series), the open trips, and where the event feed stands."""
+    rows = [UnitRow(status=status) for status in backend.status()]
     return UnitsSnapshot(rows=tuple(rows), trips=tuple(backend.tripped()),
                          last_event_id=last_event_id(backend))
 
@@ -75,6 +75,12 @@ def last_event_id(backend: AutonomyBackend) -> int:
         if not page:
             return after
         after = page[-1].id
+
+
+def load_sparklines(backend: AutonomyBackend, units: Sequence[UnitKey]
+                    ) -> dict[UnitKey, FloatArray]:
+    """The sparkline (thinned accuracy series) of each of ``units``."""
+    return {unit: sparkline_of(backend.charts(unit).series) for unit in units}
 
 
 def load_detail(backend: AutonomyBackend, unit: UnitKey) -> UnitDetail:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,10 +36,11 @@ def unit_text(key: UnitKey) -> str:
 @dataclass(frozen=True, eq=False)
 class UnitRow:
     """One line of the units table. ``sparkline`` is the accuracy (0-1) at up to
-    `SPARK_POINTS` moments of the unit's history, oldest first (empty: no evidence)."""
+    `SPARK_POINTS` moments of the unit's history, oldest first (empty: no evidence;
+    None: not read yet — sparklines are read for the rows on screen only)."""
 
     status: UnitStatus
-    sparkline: FloatArray = field(default_factory=lambda: np.zeros(0))
+    sparkline: FloatArray | None = None
 
     @property
     def key(self) -> UnitKey:

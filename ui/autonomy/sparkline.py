@@ -43,11 +43,12 @@ class SparklineDelegate(QStyledItemDelegate):
         painter.save()
         try:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            if points.shape[0] == 0:
+            if points is None or points.shape[0] == 0:
                 selected = bool(option.state & QStyle.StateFlag.State_Selected)
                 painter.setPen(option.palette.highlightedText().color() if selected
                                else qcolor(palette.muted))
-                painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter, NO_EVIDENCE)
+                painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter,
+                                 "…" if points is None else NO_EVIDENCE)
                 return
             floor = min(SPARK_FLOOR, row.evidence.target - 0.02)
             span = 1.0 - floor

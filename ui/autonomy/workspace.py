@@ -48,6 +48,7 @@ from .reads import (
     event_unit,
     last_event_id,
     load_detail,
+    load_sparklines,
     load_units,
 )
 from .rows import UnitDetail, change_snapshot, unit_text
@@ -62,9 +63,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("countersign.ui.autonomy")
 
 EVENT_POLL_MS = 3_000
-_WIDTHS = ((UnitColumn.AGENT, 150), (UnitColumn.VERSION, 70), (UnitColumn.ACTION_CLASS, 150),
-           (UnitColumn.LEVEL, 110), (UnitColumn.COUNTS, 130), (UnitColumn.ACCURACY, 140),
-           (UnitColumn.P_ABOVE, 110), (UnitColumn.RECOMMENDATION, 120))
+#: Sparklines are read for the rows on screen this long after scrolling, sorting or
+#: filtering stops (each is a unit's whole series: 1,000 units are not read at once).
+SPARKLINE_DELAY_MS = 60
+#: Column widths that fit a 1024-pixel-wide window; the trend column takes the rest.
+_WIDTHS = ((UnitColumn.AGENT, 130), (UnitColumn.VERSION, 58), (UnitColumn.ACTION_CLASS, 125),
+           (UnitColumn.LEVEL, 105), (UnitColumn.COUNTS, 118), (UnitColumn.ACCURACY, 132),
+           (UnitColumn.P_ABOVE, 104), (UnitColumn.RECOMMENDATION, 104))
 
 
 class AutonomyWorkspace(Workspace):
@@ -122,6 +127,11 @@ class AutonomyWorkspace(Workspace):
         self._poll = QTimer(self)
         self._poll.setInterval(EVENT_POLL_MS)
         self._poll.timeout.connect(self.poll_events)
+        self._sparklines_loading = False
+        self._sparkline_timer = QTimer(self)
+        self._sparkline_timer.setSingleShot(True)
+        self._sparkline_timer.setInterval(SPARKLINE_DELAY_MS)
+        self._sparkline_timer.timeout.connect(self.load_visible_sparklines)
         self._connect(table)
         self.update_commands()
 
@@ -181,6 +191,9 @@ class AutonomyWorkspace(Workspace):
                   context=Qt.ShortcutContext.WidgetShortcut).activated.connect(
             self.view.setFocus)
         self.view.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.view.verticalScrollBar().valueChanged.connect(self._sparkline_timer.start)
+        self.proxy.layoutChanged.connect(self._sparkline_timer.start)
+        self.proxy.rowsInserted.connect(self._sparkline_timer.start)
         self.banner.resetWanted.connect(self.decisions.reset_breaker)
         self.unit_view.charts.changeActivated.connect(self._show_change)
         table["autonomy.refresh"].triggered.connect(self.refresh)
@@ -240,6 +253,7 @@ class AutonomyWorkspace(Workspace):
         if self._last_event_id is None:
             self._last_event_id = snapshot.last_event_id
         self._update_counts()
+        self._sparkline_timer.start()
         if not self.view.currentIndex().isValid() and self.proxy.rowCount():
             self._select_proxy_row(0)
         else:
@@ -261,6 +275,41 @@ class AutonomyWorkspace(Workspace):
         if self.trips:
             parts.append(f"{len(self.trips)} breaker{'s' if len(self.trips) > 1 else ''} open")
         self.set_summary(" · ".join(p for p in parts if p))
+
+    # -- sparklines, for the rows on screen ---------------------------------------------
+
+    def visible_rows(self) -> range:
+        """The source rows of the units table on screen (as proxy rows mapped)."""
+        count = self.proxy.rowCount()
+        if count == 0:
+            return range(0)
+        first = self.view.rowAt(0)
+        last = self.view.rowAt(self.view.viewport().height() - 1)
+        first = 0 if first < 0 else first
+        last = count - 1 if last < 0 else last
+        return range(first, last + 1)
+
+    def load_visible_sparklines(self) -> None:
+        """Read the sparklines of the units on screen that have none yet."""
+        if self.backend is None or self._sparklines_loading:
+            return
+        source_rows = [self.proxy.mapToSource(self.proxy.index(r, 0)).row()
+                       for r in self.visible_rows()]
+        missing = self.model.missing_sparklines(source_rows)
+        if not missing:
+            return
+        self._sparklines_loading = True
+        self.work.submit(load_sparklines, self.backend, missing,
+                         on_done=self._sparklines_loaded, on_error=self._sparklines_failed)
+
+    def _sparklines_loaded(self, sparklines: dict[UnitKey, Any]) -> None:
+        self._sparklines_loading = False
+        self.model.set_sparklines(sparklines)
+        self._sparkline_timer.start()  # rows may have come on screen meanwhile
+
+    def _sparklines_failed(self, exc: BaseException) -> None:
+        self._sparklines_loading = False
+        log.warning("autonomy sparklines: %s", exc)
 
     # -- the event feed: automatic demotions -------------------------------------------
 

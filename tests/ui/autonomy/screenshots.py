@@ -69,10 +69,12 @@ def main(out: Path) -> list[Path]:
         window.show_workspace(autonomy)
 
         def settle(condition: object = None) -> None:
-            for _ in range(400):
+            for step in range(400):
                 app.processEvents()
                 time.sleep(0.005)
-                if work.busy == 0 and (condition is None or condition()):  # type: ignore[operator]
+                # At least 0.2 s: the sparklines are read after a short pause.
+                if step > 40 and work.busy == 0 and (
+                        condition is None or condition()):  # type: ignore[operator]
                     break
 
         def shoot(name: str) -> None:

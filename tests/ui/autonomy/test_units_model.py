@@ -147,7 +147,7 @@ def test_an_automatic_demotion_highlights_the_row_until_cleared() -> None:
 
 def test_sparkline_is_the_thinned_accuracy_and_paints() -> None:
     row = _rows()[0]
-    assert 0 < row.sparkline.shape[0] <= 48
+    assert row.sparkline is not None and 0 < row.sparkline.shape[0] <= 48
     assert np.isfinite(row.sparkline).all()
     assert math.isclose(float(row.sparkline[-1]), 1 - (row.evidence.failure_rate or 0))
     model = UnitsModel()

@@ -21,6 +21,7 @@ from countersign_ui.autonomy.workspace import AutonomyWorkspace
 from countersign_ui.shortcuts import CommandTable
 
 from .engine_backend import EngineBackend, trip
+from .units import new_unit
 
 WAIT_MS = 10_000
 READY = UnitKey(agent="billing-bot", version="2.1", action_class="issue_refund")
@@ -230,3 +231,33 @@ def test_filter_and_j_k(qtbot: QtBot, workspace: AutonomyWorkspace) -> None:
     assert workspace.count_label.text() == "1 of 4 units"
     press(qtbot, Qt.Key.Key_Escape)
     assert QApplication.focusWidget() is workspace.view
+
+
+def test_sparklines_are_read_for_the_rows_on_screen_only(
+        qtbot: QtBot, host: QWidget, work: BackgroundWork) -> None:
+    """Each sparkline is a unit's whole series: a fleet of many units is not read at
+    once, only what the lead can see, and more as they scroll."""
+    units = []
+    for n in range(40):
+        unit = new_unit()
+        unit.key = UnitKey(agent=f"agent-{n:02d}", version="1.0", action_class="act")
+        units.append(unit)
+    fleet = EngineBackend(units)
+    table = CommandTable(host, AutonomyWorkspace.commands)
+    widget = AutonomyWorkspace(table, work, host)
+    QVBoxLayout(host).addWidget(widget)
+    host.show()
+    widget.attach_backend(fleet, identity="lee")
+    with qtbot.waitSignal(widget.unitsLoaded, timeout=WAIT_MS):
+        widget.set_active(True)
+    visible = widget.visible_rows()
+    assert 0 < len(visible) < 40
+
+    def loaded() -> set[int]:
+        return {r for r in range(40) if not widget.model.missing_sparklines([r])}
+
+    qtbot.waitUntil(lambda: len(loaded()) >= len(visible), timeout=WAIT_MS)
+    assert len(loaded()) < 40  # the rows below the fold were not read
+    widget.view.scrollToBottom()
+    qtbot.waitUntil(lambda: 39 in loaded(), timeout=WAIT_MS)
+    widget.shutdown()
