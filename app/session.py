@@ -69,13 +69,15 @@ class Services:
 
     def source_configs(self, *, demo: bool = False, demo_seed: int = 7,
                        demo_agents: int = 6) -> list[SourceConfig]:
-        """The configured sources, plus the simulated demo fleet with ``demo``."""
+        """The configured sources, plus the simulated demo fleet with ``demo`` (which
+        first imports its history, so the Autonomy workspace has evidence to show)."""
         from .config import SourceConfig
 
         wanted = list(self.config.sources)
         if demo and not any(c.name == "demo" for c in wanted):
             wanted.append(SourceConfig.model_validate(
-                {"name": "demo", "plugin": "demo", "seed": demo_seed, "agents": demo_agents}))
+                {"name": "demo", "plugin": "demo", "seed": demo_seed, "agents": demo_agents,
+                 "history": True}))
         return wanted
 
     def build_sources(self, configs: Sequence[SourceConfig],

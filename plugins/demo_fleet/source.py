@@ -31,11 +31,13 @@ log = logging.getLogger("countersign.source.demo")
 #: What the agent hears for each stored verdict (as the gate maps it).
 _OUTCOME = {Verdict.APPROVE: "approve", Verdict.AUTO_APPROVE: "approve", Verdict.EDIT: "edit",
             Verdict.REJECT: "reject", Verdict.RESPOND: "respond", Verdict.IGNORE: "ignore",
-            Verdict.EXPIRE: "expired"}
+            Verdict.EXPIRE: "expired", Verdict.SHADOW: "shadow"}
 #: Report key per outcome. "ignore" is not an allowed verdict for fleet actions; were
 #: it given, the agent gives up as on expiry, so it is counted there.
 _COUNTED = {"approve": "approved", "edit": "edited", "reject": "rejected",
-            "respond": "responded", "expired": "expired", "ignore": "expired"}
+            "respond": "responded", "expired": "expired", "ignore": "expired",
+            # shadow (L0): told not to execute; the agent gives up as on expiry
+            "shadow": "expired"}
 
 
 class DemoFleetConfig(BaseModel):
@@ -59,6 +61,10 @@ class DemoFleetConfig(BaseModel):
     reviewer: str = "demo-reviewer"
     review_every_s: float = Field(default=5.0, gt=0)
     review_noise: float = Field(default=0.15, ge=0, le=1)
+    #: Import the fleet's past first (history.py: three weeks of verdicts, labels and
+    #: level changes for three agents), so the Autonomy workspace has evidence to show.
+    #: Imported once per store; later starts skip it.
+    history: bool = False
 
 
 class BatchReport(BaseModel):
@@ -216,7 +222,7 @@ class DemoFleetSource:
         self.fleet = Fleet(context.open_gate, agents=cfg.agents, seed=cfg.seed,
                            deadline_s=cfg.deadline_s, poll_interval=cfg.poll_interval,
                            run_key=uuid.uuid4().hex[:10], log=self._log, think=True)
-        self._spawn(self._schedule(self.fleet))
+        self._spawn(self._schedule(self.fleet, context))
         if cfg.reviewer:
             reviewer = SimulatedReviewer(context, self.fleet, name=cfg.reviewer, seed=cfg.seed,
                                          noise=cfg.review_noise, every_s=cfg.review_every_s,
@@ -240,9 +246,11 @@ class DemoFleetSource:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _schedule(self, fleet: Fleet) -> None:
+    async def _schedule(self, fleet: Fleet, context: SourceContext) -> None:
         cfg = self.config
         rng = random.Random(f"countersign-demo/{cfg.seed}/schedule")
+        if cfg.history:  # before any live request: the past must come first
+            await self._import_history(context)
         # The burst goes round the fleet so every agent shows in the Queue at once.
         for n in range(cfg.burst):
             self._launch(fleet.agents[n % len(fleet.agents)])
@@ -252,6 +260,23 @@ class DemoFleetSource:
             # Jittered around the mean so requests do not arrive like a metronome.
             await asyncio.sleep(60.0 / cfg.rate_per_minute * rng.uniform(0.5, 1.5))
             self._launch(fleet.agents[rng.randrange(len(fleet.agents))])
+
+    async def _import_history(self, context: SourceContext) -> None:
+        from .history import demo_history
+
+        actions, promotions = demo_history(self.config.seed)
+        try:
+            report = await context.import_history(actions, promotions)
+        except Exception:  # the live demo still runs without its past
+            self._log.exception("importing the demo fleet's history failed")
+            return
+        if report.imported:
+            self._log.info("imported the demo history: %d actions (%d auto-approved, %d "
+                           "decided, %d labelled), %d promotions", report.imported,
+                           report.auto_approved, report.decided, report.labelled,
+                           report.promotions)
+        for refusal in report.refused:
+            self._log.warning("a promotion of the demo history was refused: %s", refusal)
 
     async def _review(self, reviewer: SimulatedReviewer) -> None:
         while True:
