@@ -211,8 +211,6 @@ def evidence_snapshot(evidence: UnitEvidence, demotion: Demotion | None = None
 def _choose(level: AutonomyLevel, risk: Risk, req: ActionRequest, tripped: str | None
             ) -> tuple[PolicyOutcome, str]:
     wait = PolicyOutcome.WAIT
-    if req.error:
-        return wait, "the request carries an error: a person looks at it"
     if tripped is not None:
         return wait, tripped
     if risk is Risk.CRITICAL:
@@ -241,9 +239,13 @@ def apply_policy(session: Session, action: ActionRow, req: ActionRequest, *,
     from .decisions import decide
 
     now = time.time() if now is None else now
+    trip = check_request(session, req.agent, action, now=now)  # it counts all the same
+    if req.error:  # not a unit's action (an unreadable payload): a person looks at it
+        return PolicyResult(outcome=PolicyOutcome.WAIT, level=AutonomyLevel.L1,
+                            reason="the request carries an error: a person looks at it",
+                            trip_id=trip.id if trip is not None else None)
     unit = ensure_unit(session, action.agent_id, action.action_class, now=now)
     level, risk = AutonomyLevel(unit.level), Risk(action.risk)
-    trip = check_request(session, req.agent, action, now=now)
     tripped = None if trip is None else (
         f"the circuit breaker of {req.agent} is tripped ({trip.budget.replace('_', ' ')} "
         f"{trip.observed:g} over {trip.limit_value:g}): every request waits for a person "

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import and_, case, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..autonomy.outcomes import OutcomeBatch, OutcomeKind, kind_for_verdict
@@ -182,7 +183,11 @@ def refresh_snapshot(session: Session, *, now: float | None = None) -> int:
               "reviewers_json": json.dumps(cols.reviewers), "data": buffer.getvalue()}
     row = session.get(OutcomeSnapshotRow, 1)
     if row is None:
-        session.add(OutcomeSnapshotRow(id=1, **values))
+        try:
+            with session.begin_nested():
+                session.add(OutcomeSnapshotRow(id=1, **values))
+        except IntegrityError:  # another process wrote one at the same moment: as good
+            return len(cols)
     else:
         for key, value in values.items():
             setattr(row, key, value)

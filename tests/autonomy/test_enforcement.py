@@ -147,3 +147,9 @@ def test_auto_approval_counts_one_decision_per_action(store: Store, risk: Risk) 
         events = session.execute(select(func.count()).select_from(AuditEventRow).where(
             AuditEventRow.kind == "decision.auto_approve")).scalar_one()
     assert events == 1
+
+
+def test_an_unreadable_request_makes_no_unit(store: Store) -> None:
+    put_at(store, AutonomyLevel.L3)
+    ask(store, action_class="unreadable interrupt", error="cannot parse", allowed=())
+    assert [s.unit.action_class for s in AutonomyService(store).status()] == [CLASS]
