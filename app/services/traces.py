@@ -257,6 +257,19 @@ class TraceService:
             names.update(session.execute(select(AgentRow.name).distinct()).scalars())
         return sorted(n for n in names if n)
 
+    def proposing_spans(self, trace_id: str) -> list[str]:
+        """The spans of ``trace_id`` that proposed its actions: those still waiting for
+        a verdict first (oldest first), then the others (newest first)."""
+        stmt = (
+            select(ActionRow.span_id, ActionRow.state)
+            .where(ActionRow.trace_id == trace_id, ActionRow.span_id.is_not(None))
+            .order_by(ActionRow.created_at.desc(), ActionRow.id.desc())
+        )
+        with self.store.read() as session:
+            rows = [(str(span), state) for span, state in session.execute(stmt).all()]
+        pending = [span for span, state in reversed(rows) if state == _PENDING]
+        return pending + [span for span, state in rows if state != _PENDING]
+
     # -- spans -----------------------------------------------------------------------
 
     def run_spans(self, trace_id: str) -> list[SpanRecord]:
