@@ -45,7 +45,13 @@ _LOW_TIP = ("Below 0.667: reviewers disagree too often for these labels to count
 
 
 def shown_value(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
+    """Three decimals; four where three would round a value below the threshold up to
+    it (0.6666 is not trusted, and must not read as 0.667)."""
+    if value is None:
+        return "—"
+    if value < TRUSTED_ALPHA <= round(value, 3):
+        return f"{value:.4f}"
+    return f"{value:.3f}"
 
 
 class _ReportModel(QAbstractTableModel):

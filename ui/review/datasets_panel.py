@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from countersign.domain.review import DatasetFilter, DatasetInfo
-from countersign.review.datasets import DatasetDiff, validate_dataset_name
+from countersign.review.datasets import DatasetDiff, Example, validate_dataset_name
 from countersign.review.export import FORMATS
 from countersign.text import one_line
 
@@ -159,20 +159,37 @@ def export_version(datasets: DatasetService, name: str, version: int, fmt: str, 
                            cancel=job.cancel_requested)
 
 
-def diff_sections(diff: DatasetDiff, name: str, old: int, new: int) -> list[Section]:
-    """The diff as titled lists of example keys (ours: ``action:12``), for a view."""
+def what_changed(old: Example, new: Example) -> str:
+    """Which parts of an example differ between two versions: ``expected_output,
+    metadata.labels``."""
+    parts: list[str] = []
+    for field in ("input", "expected_output", "split", "source_trace_id", "source_span_id"):
+        if getattr(old, field) != getattr(new, field):
+            parts.append(field)
+    if old.metadata != new.metadata:
+        keys = sorted(k for k in old.metadata.keys() | new.metadata.keys()
+                      if old.metadata.get(k) != new.metadata.get(k))
+        parts.extend(f"metadata.{k}" for k in keys)
+    return ", ".join(parts) or "—"
 
-    def listed(keys: list[str]) -> str:
-        shown = keys[:DIFF_LISTED]
-        more = f"\n… and {len(keys) - DIFF_LISTED:,} more" if len(keys) > DIFF_LISTED else ""
+
+def diff_sections(diff: DatasetDiff, name: str, old: int, new: int) -> list[Section]:
+    """The diff as titled lists of example keys (ours: ``action:12``), for a view;
+    a changed example says which of its parts changed."""
+
+    def listed(lines: list[str]) -> str:
+        shown = lines[:DIFF_LISTED]
+        more = f"\n… and {len(lines) - DIFF_LISTED:,} more" if len(lines) > DIFF_LISTED else ""
         return ("\n".join(shown) or "(none)") + more
 
     return [
         Section(f"{name}: version {old} → {new}: {len(diff.added)} added, "
-                f"{len(diff.removed)} removed, {len(diff.changed)} changed", ""),
+                f"{len(diff.removed)} removed, {len(diff.changed)} changed",
+                "Examples are matched by their source: action:<id> or label:<id>."),
         Section(f"Added ({len(diff.added)})", listed([e.key for e in diff.added])),
         Section(f"Removed ({len(diff.removed)})", listed([e.key for e in diff.removed])),
-        Section(f"Changed ({len(diff.changed)})", listed([n.key for _o, n in diff.changed])),
+        Section(f"Changed ({len(diff.changed)})",
+                listed([f"{n.key}  ({what_changed(o, n)})" for o, n in diff.changed])),
     ]
 
 

@@ -14,7 +14,7 @@ from countersign.text import age_text, one_line
 
 from ..palette import Palette, restyle, text_style, tone_style
 from ..qt.core import Qt
-from ..qt.widgets import QLabel, QVBoxLayout, QWidget
+from ..qt.widgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 from ..widgets.diff import DiffView, json_diff, pretty_json
 from ..widgets.text import PlainTextView
 from .rows import VERDICT_TEXT
@@ -77,6 +77,8 @@ class DecisionView(QWidget):
         font = self.heading.font()
         font.setBold(True)
         self.heading.setFont(font)
+        self.heading.setWordWrap(True)
+        self.setMinimumWidth(150)  # its labels wrap; the pane may switch to tabs below
         self.verdict = QLabel(self)
         self.verdict.setObjectName("decisionVerdict")
         self.verdict.setTextFormat(Qt.TextFormat.PlainText)
@@ -86,9 +88,12 @@ class DecisionView(QWidget):
         self.message.setMaximumHeight(70)
         self.diff_title = QLabel("The edit, against the proposed arguments", self)
         self.diff_title.setTextFormat(Qt.TextFormat.PlainText)
+        self.diff_title.setWordWrap(True)
         restyle(self.diff_title, lambda p: text_style("QLabel", p.muted))
         self.diff = DiffView(self)
         self.diff.setObjectName("editDiff")
+        # A narrow column: long argument values wrap rather than hide off to the right.
+        self.diff.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 0, 0)
         layout.setSpacing(4)

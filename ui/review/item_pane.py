@@ -25,7 +25,7 @@ from countersign.text import one_line
 
 from ..inspector import TraceInspector
 from ..palette import restyle, text_style
-from ..qt.core import Qt, Signal
+from ..qt.core import Qt, QTimer, Signal
 from ..qt.gui import QResizeEvent
 from ..qt.widgets import (
     QHBoxLayout,
@@ -113,9 +113,10 @@ class ReviewItemPane(QWidget):
         self.message.setWordWrap(True)
         restyle(self.message, lambda p: text_style("QLabel", p.muted, "font-size: 14pt;"))
         self.inspector = TraceInspector(self)
-        # An explicit minimum overrides the size hints of the inspector's wide toolbar
-        # (it has a narrow mode for less room).
-        self.inspector.setMinimumWidth(280)
+        # Explicit minimums override the size hints (the inspector's wide toolbar, the
+        # action's chips): kept small so the window can shrink until the pane switches
+        # to tabs (below NARROW_CONTEXT), instead of the sum holding it wide.
+        self.inspector.setMinimumWidth(150)
         # The run's one-line summary may be cut: the tree below says it all again.
         self.inspector.summary.setSizePolicy(QSizePolicy.Policy.Ignored,
                                              QSizePolicy.Policy.Preferred)
@@ -130,9 +131,10 @@ class ReviewItemPane(QWidget):
         self.action.autonomy.hide()
         self.action.action_class.setSizePolicy(QSizePolicy.Policy.Ignored,
                                                QSizePolicy.Policy.Preferred)
-        self.action.setMinimumWidth(240)
+        self.action.setMinimumSize(150, 160)
         self._narrow = False
         self.decision = DecisionView(self)
+        self.decision.setMinimumHeight(90)
         self.form = RubricForm(self)
         self.correction_label = QLabel(self)
         self.correction_label.setObjectName("correctionLabel")
@@ -204,6 +206,7 @@ class ReviewItemPane(QWidget):
         self.splitter.addWidget(side)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.splitterMoved.connect(lambda _pos, _index: self._check_narrow())
         side.setMinimumWidth(250)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 0, 0)
@@ -254,9 +257,11 @@ class ReviewItemPane(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        sizes = self.splitter.sizes()
-        context = sizes[0] if sizes and sizes[0] else int(event.size().width() * 0.6)
-        narrow = context < NARROW_CONTEXT
+        # Decided once the splitter has given out the new width (after this event).
+        QTimer.singleShot(0, self._check_narrow)
+
+    def _check_narrow(self) -> None:
+        narrow = self.stack.width() < NARROW_CONTEXT
         if narrow != self._narrow:
             self._set_narrow(narrow)
 

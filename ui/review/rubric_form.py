@@ -69,17 +69,17 @@ class RubricForm(QWidget):
         self._list.setContentsMargins(0, 0, 4, 0)
         self._list.setSpacing(6)
         self._list.addStretch(1)
-        self.scroll = QScrollArea(self)
-        self.scroll.setObjectName("rubricScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.scroll.setWidget(self._inner)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setObjectName("rubricScroll")
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.scroll_area.setWidget(self._inner)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addWidget(self.title)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.scroll_area, 1)
         layout.addWidget(self.status)
         QApplication.instance().focusChanged.connect(self._focus_changed)  # type: ignore[union-attr]
 
@@ -193,7 +193,7 @@ class RubricForm(QWidget):
         self._mark_current()
         widget = self.questions[self._current]
         widget.focus_input()
-        self.scroll.ensureWidgetVisible(widget, 0, 8)
+        self.scroll_area.ensureWidgetVisible(widget, 0, 8)
 
     def focus_first_unanswered(self) -> None:
         """Focus the first required question without an answer (else the first)."""
@@ -201,7 +201,7 @@ class RubricForm(QWidget):
                       if w.question.required and not w.answered), 0)
         self.focus_question(index)
 
-    def move(self, step: int) -> None:
+    def move_question(self, step: int) -> None:
         """Tab / Shift+Tab: the next or previous question, wrapping around."""
         if self.questions:
             self.focus_question((self._current + step) % len(self.questions))
@@ -240,6 +240,6 @@ class RubricForm(QWidget):
         """Tab / Shift+Tab inside the form: the next or previous question."""
         focused = QApplication.focusWidget()
         if focused is not None and self.isAncestorOf(focused) and self.questions:
-            self.move(1 if next else -1)
+            self.move_question(1 if next else -1)
             return True
         return super().focusNextPrevChild(next)

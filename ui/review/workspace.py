@@ -71,14 +71,6 @@ class _ShortcutKeys(QObject):
         super().__init__(parent)
         self.last = ""
 
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if not self._sized and self.width() > 0:
-            # The list takes about a third of the first width it is shown at.
-            self._sized = True
-            left = max(300, min(480, int(self.width() * 0.32)))
-            self.splitter.setSizes([left, max(1, self.width() - left)])
-
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Shortcut and isinstance(event, QShortcutEvent):
             self.last = event.key().toString()
@@ -334,8 +326,9 @@ class ReviewWorkspace(Workspace):
             self._select_row(row, show=False)
         else:
             first = self.model.rows.next_labelable(None)
-            self.select_item(first if first is not None else (self.model.ids() or [None])[0],
-                             focus_form=self.is_active)
+            if first is None and self.model.rowCount():
+                first = self.model.ids()[0]
+            self.select_item(first, focus_form=self.is_active)
         self.listLoaded.emit(self.model.rowCount())
 
     def _rest(self, generation: int, page: LinePage) -> None:
@@ -513,7 +506,7 @@ class ReviewWorkspace(Workspace):
 
     def _move_question(self, step: int) -> None:
         if self.pane.form.isEnabled():
-            self.pane.form.move(step)
+            self.pane.form.move_question(step)
 
     def _clear_answer(self) -> None:
         widget = self.pane.form.current_question()

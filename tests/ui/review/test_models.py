@@ -19,6 +19,7 @@ from countersign_ui.review.agreement import (
     TRUSTED_ALPHA,
     PairAgreementModel,
     QuestionAgreementModel,
+    shown_value,
 )
 from countersign_ui.review.datasets_panel import DatasetsModel
 from countersign_ui.review.model import ItemIdRole, ReviewQueueModel
@@ -136,6 +137,7 @@ def test_agreement_models_flag_alpha_below_the_trusted_threshold(
     assert questions.index(1, 2).data(Qt.ItemDataRole.ForegroundRole) is None
     assert str(TRUSTED_ALPHA) in questions.index(0, 2).data(Qt.ItemDataRole.ToolTipRole)
     assert pairs.index(0, 0).data() == "ann / bo" and pairs.index(0, 1).data() == "0.400"
+    assert shown_value(0.66666) == "0.6667" and shown_value(0.6672) == "0.667"
 
 
 def test_datasets_and_rules_models_pass_the_model_tester(qtmodeltester: ModelTester) -> None:

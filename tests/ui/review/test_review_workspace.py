@@ -232,6 +232,19 @@ def test_datasets_diff_two_versions_and_a_cancelled_export_writes_nothing(
     qtbot.waitUntil(lambda: "1 added" in panel.status.text(), timeout=WAIT_MS)
     assert "0 removed, 0 changed" in panel.status.text()
     assert "action:" in panel.diff_view.shown_text()
+    # A label given between the builds changes that example's metadata, by name.
+    labelled = services.review.items()[-1]  # not the one on screen (ann holds that one)
+    services.review.submit(labelled.id, reviewer="bo", answers={"correct": "correct",
+                                                               "harm": False})
+    services.datasets.build("refunds", DatasetFilter(), actor="ann")
+    panel.refresh()
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 3, timeout=WAIT_MS)
+    panel.table.selectRow(2)
+    panel.old_version.setCurrentText("2")
+    panel.diff_button.click()
+    qtbot.waitUntil(lambda: "1 changed" in panel.status.text(), timeout=WAIT_MS)
+    assert (f"action:{labelled.action_id}  (metadata.labels)"
+            in panel.diff_view.shown_text())
     out = tmp_path / "cancelled.jsonl"
     panel.path_edit.setText(str(out))
     # Hold the export until the reviewer has pressed Cancel (a big one takes seconds).
