@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .autonomy.workspace import AutonomyWorkspace
 from .queue.workspace import QueueWorkspace
 from .review.workspace import ReviewWorkspace
 from .shortcuts import WINDOW_COMMANDS, Command
@@ -19,6 +20,7 @@ WORKSPACES: tuple[type[Workspace], ...] = (
     QueueWorkspace,
     TracesWorkspace,
     ReviewWorkspace,
+    AutonomyWorkspace,
 )
 
 

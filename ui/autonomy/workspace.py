@@ -94,6 +94,7 @@ class AutonomyWorkspace(Workspace):
                  parent: QWidget | None = None) -> None:
         super().__init__(table, work, parent)
         self.backend: AutonomyBackend | None = None
+        self._closed = False
         self.identity = ""
         self._stale = False
         self._loading = False
@@ -226,8 +227,16 @@ class AutonomyWorkspace(Workspace):
             self.poll_events()
 
     def shutdown(self) -> None:
+        """Stop the event feed and the sparkline reads; nothing more is submitted."""
+        self._closed = True
         self._poll.stop()
+        self._sparkline_timer.stop()
         self.banner.stop()
+
+    def _submit(self, fn: Any, *args: Any, **kwargs: Any) -> None:
+        """`BackgroundWork.submit`, unless the console is closing."""
+        if not self._closed:
+            self.work.submit(fn, *args, **kwargs)
 
     def activated(self) -> None:
         if self._stale:
@@ -242,7 +251,7 @@ class AutonomyWorkspace(Workspace):
         if self._loading:
             return
         self._loading = True
-        self.work.submit(load_units, self.backend, on_done=self._units_loaded,
+        self._submit(load_units, self.backend, on_done=self._units_loaded,
                          on_error=self._units_failed)
 
     def _units_loaded(self, snapshot: UnitsSnapshot) -> None:
@@ -299,7 +308,7 @@ class AutonomyWorkspace(Workspace):
         if not missing:
             return
         self._sparklines_loading = True
-        self.work.submit(load_sparklines, self.backend, missing,
+        self._submit(load_sparklines, self.backend, missing,
                          on_done=self._sparklines_loaded, on_error=self._sparklines_failed)
 
     def _sparklines_loaded(self, sparklines: dict[UnitKey, Any]) -> None:
@@ -322,10 +331,10 @@ class AutonomyWorkspace(Workspace):
         self._polling = True
         after = self._last_event_id
         if after is None:
-            self.work.submit(last_event_id, self.backend, on_done=self._feed_found,
+            self._submit(last_event_id, self.backend, on_done=self._feed_found,
                              on_error=self._poll_failed)
             return
-        self.work.submit(self.backend.events, after_id=after,
+        self._submit(self.backend.events, after_id=after,
                          on_done=self._events, on_error=self._poll_failed)
 
     def _feed_found(self, last: int) -> None:
@@ -411,7 +420,7 @@ class AutonomyWorkspace(Workspace):
             self.unit_view.clear()
             return
         self.unit_view.show_loading(unit_text(key))
-        self.work.submit(load_detail, self.backend, key,
+        self._submit(load_detail, self.backend, key,
                          on_done=lambda detail: self._detail_loaded(key, detail),
                          on_error=self._detail_failed)
 
