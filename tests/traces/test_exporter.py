@@ -146,9 +146,9 @@ def test_gate_request_inside_a_span_links_to_it(
 
 def test_without_an_active_span_the_gate_makes_its_own_run(sqlite_store: Store) -> None:
     gate = Gate(sqlite_store, agent="solo")
-    action_id, run = gate._record("x", {}, schema=None, description="", risk="low",
-                                  deadline=None, reasoning=[], idempotency_key=None, run=None,
-                                  allowed=None)
+    action_id, run, _ = gate._record("x", {}, schema=None, description="", risk="low",
+                                     deadline=None, reasoning=[], idempotency_key=None,
+                                     run=None, allowed=None)
     action = gate.actions.get(action_id)
     assert action.trace_id == run.trace_id and action.span_id == run.root_span_id
     gate.close()

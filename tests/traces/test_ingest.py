@@ -153,7 +153,7 @@ def test_gate_reasoning_spans_keep_the_run_rolled_up(store: Store) -> None:
     from countersign.gate import Gate
 
     gate = Gate(store, agent="refunds", agent_version="1.2")
-    _, run = gate._record(
+    _, run, _ = gate._record(
         "refund", {"order": 1}, schema=None, description="", risk="low", deadline=None,
         reasoning=[Step(name="think", prompt_tokens=10, completion_tokens=2, cost=0.01),
                    Step(kind=SpanKind.TOOL, name="lookup", error="boom")],
