@@ -46,7 +46,7 @@ from .autonomy_config import current_config
 from .budgets import check_request
 
 if TYPE_CHECKING:  # the engine (numpy) loads only when a unit is autonomous
-    from ..autonomy import AutonomyConfig, Demotion, UnitEvidence
+    from ..autonomy import Demotion, UnitEvidence
     from .actions import ActionRequest
 
 POLICY = "policy:autonomy"
@@ -328,8 +328,3 @@ def record_outcome(session: Session, action_id: int, *, now: float | None = None
         actor=policy_actor(config_version), reason=demotion.evidence,
         evidence=evidence_snapshot(evidence, demotion), config_version=config_version,
         now=now, audit_kind="autonomy.demoted", action_id=action_id)
-
-
-def config_in_force(session: Session) -> tuple[int, AutonomyConfig]:
-    """(version, thresholds) the policy applies now."""
-    return current_config(session)
