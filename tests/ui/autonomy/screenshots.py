@@ -17,10 +17,40 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from countersign.domain.autonomy import UnitKey
+
+STORE_UNIT = UnitKey(agent="refunds-agent", version="1.4.2", action_class="issue_refund")
+
 SIZES = ((1440, 900), (1024, 640))
+
+
+def real_story(services: Any) -> None:
+    """Through the real services: three units with ten days of reviewed history; the
+    refunds agent promoted by a lead, its next low-risk action auto-approved, audited
+    and labelled harmful (the rules put it back at L1)."""
+    from countersign.domain import AutonomyLevel, Risk
+    from countersign.domain.autonomy import UnitKey
+    from tests.autonomy.store_helpers import ask, audit_all_auto, label, seed_verdicts
+
+    store = services.store
+    seed_verdicts(store, 140, days=10, unit=STORE_UNIT, failures=(4,), risk=Risk.LOW)
+    seed_verdicts(store, 90, days=6, failures=(10, 31, 70), risk=Risk.MEDIUM,
+                  unit=UnitKey(agent="deploy-agent", version="2.0.1",
+                               action_class="deploy_service"))
+    seed_verdicts(store, 25, days=2, failures=(3,), risk=Risk.HIGH,
+                  unit=UnitKey(agent="payments-agent", version="0.9.7",
+                               action_class="pay_invoice"))
+    audit_all_auto(store)
+    services.autonomy.promote(STORE_UNIT, AutonomyLevel.L2, lead="lee")
+    for n in range(12):
+        action_id, _ = ask(store, risk=Risk.LOW, agent=STORE_UNIT.agent,
+                           version=STORE_UNIT.version, action_class=STORE_UNIT.action_class)
+        label(store, action_id, reviewer="rita", correct="wrong" if n == 11 else "correct",
+              harm=n == 11)
 
 
 def main(out: Path) -> list[Path]:
@@ -112,6 +142,14 @@ def main(out: Path) -> list[Path]:
             dialog.grab().save(str(out / "autonomy-promote-against.png"))
             saved.append(out / "autonomy-promote-against.png")
             dialog.close()
+        # The same window on the real autonomy service: the end-to-end test's story
+        # (earned, promoted, auto-approved, labelled harmful, back at L1) in the store.
+        real_story(services)
+        autonomy.attach_backend(services.autonomy, identity="lee")
+        autonomy.refresh()
+        settle(lambda: autonomy.model.rowCount() == 3)
+        select(STORE_UNIT)
+        shoot("autonomy-light-1440x900-store")
         window.shutdown()
         window.close()
         work.shutdown()
