@@ -42,7 +42,7 @@ worker: $(VENV)/.installed
 # setuptools' editable finder is invisible to it.
 TYPECHECK := build/typecheck
 
-## lint: ruff everywhere, mypy strict on the core, the plugins and the set-up scripts,
+## lint: ruff everywhere, mypy strict on the core, the UI, the plugins and the set-up scripts,
 ## and the layers of ARCHITECTURE.md (import-linter contracts in pyproject.toml)
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app ui plugins tests packaging
@@ -51,7 +51,7 @@ lint: $(VENV)/.installed-dev
 	@ln -sfn ../../app $(TYPECHECK)/countersign
 	@ln -sfn ../../ui $(TYPECHECK)/countersign_ui
 	@ln -sfn ../../plugins $(TYPECHECK)/countersign_plugins
-	MYPYPATH=$(TYPECHECK) $(BIN)/mypy -p countersign_plugins
+	MYPYPATH=$(TYPECHECK) $(BIN)/mypy -p countersign_plugins -p countersign_ui
 	$(BIN)/lint-imports
 
 ## test: lint, then the whole suite offscreen (needs QtGui's libraries, not the xcb plugin's)
