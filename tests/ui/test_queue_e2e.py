@@ -139,9 +139,12 @@ def current(window: MainWindow) -> int | None:
 
 
 def ready(window: MainWindow, action_id: int) -> bool:
-    loaded = queue_of(window).loaded
+    """``action_id`` is on screen, its verdicts enabled, and it has been on screen
+    long enough (the dwell) for a verdict key to count."""
+    queue = queue_of(window)
+    loaded = queue.loaded
     return loaded is not None and loaded.detail.id == action_id and \
-        window.commands["verdict.approve"].isEnabled()
+        window.commands["verdict.approve"].isEnabled() and queue.flow.guard.settled()
 
 
 def ask_in_order(qtbot: QtBot, window: MainWindow, agents: Agents,

@@ -58,7 +58,7 @@ def test_the_action_goes_below_its_reasoning_when_both_do_not_fit(qtbot: QtBot) 
     assert pane.minimumSizeHint().width() < needed  # the pane can be narrower than that
     pane.resize(needed - 40, 800)
     qtbot.waitUntil(lambda: splitter.orientation() == Qt.Orientation.Vertical, timeout=5_000)
-    assert splitter.widget(0) is pane.reasoning  # the reasoning above, the action below
+    assert splitter.widget(0) is pane.reasoning_area  # the reasoning above, the action below
     assert min(splitter.sizes()) > 0
     pane.resize(1400, 800)
     qtbot.waitUntil(lambda: splitter.orientation() == Qt.Orientation.Horizontal, timeout=5_000)

@@ -82,6 +82,8 @@ def test_verdict_keys_do_nothing_while_traces_is_shown(
     assert window.current_workspace is queue
     assert verdict_menu.isEnabled() and window.commands["verdict.approve"].isEnabled()
     assert QApplication.focusWidget() is queue.view
+    # Back on screen, the action must be looked at again (the dwell) before A counts.
+    qtbot.waitUntil(lambda: ready(window, first), timeout=WAIT_MS)
     press(qtbot, window, Qt.Key.Key_A)
     qtbot.waitUntil(lambda: agents.tasks["one"].done(), timeout=WAIT_MS)
     assert agents.verdict("one").outcome == "approve"

@@ -10,6 +10,7 @@ from countersign.domain import Verdict
 
 from ..review.send import SEND_KEY
 from ..shortcuts import Command
+from .undo import UNDO_KEY
 
 QUEUE_COMMANDS: tuple[Command, ...] = (
     Command("verdict.approve", "&Approve", "&Verdict", ("A",),
@@ -28,9 +29,21 @@ QUEUE_COMMANDS: tuple[Command, ...] = (
     Command("go.advance", "Next pending after a &verdict", "&Go", (),
             "After a verdict, select the next pending action", checkable=True,
             checked=True, separator=True),
+    Command("queue.undo", "&Undo the last verdict", "&Verdict", (UNDO_KEY,),
+            "Take back the last verdict while it waits in the outbox "
+            "(console.undo_seconds; never once released to the agent)", separator=True),
     Command("queue.send_to_review", "Send to re&view", "&Verdict", (SEND_KEY,),
             "Put the action on screen in the review queue by hand, once it is decided",
             separator=True),
+    Command("queue.copy_trace", "Copy &trace id", "&Verdict", ("Ctrl+C",),
+            "Copy the trace id of the action on screen (to find its run in Traces or "
+            "with `countersign trace show`)"),
+    Command("queue.read_arguments", "Read the &arguments", "&Go", ("V",),
+            "Move to the action's arguments: Up/Down choose one, its whole value shows "
+            "below; Enter or Space opens it in a viewer; Esc returns to the list"),
+    Command("queue.history", "&History", "&Go", ("H",),
+            "Show decided, expired and withdrawn actions (who decided what, when, the "
+            "edit, the delivery) instead of the pending ones", checkable=True),
 )
 
 #: The command that gives each verdict.

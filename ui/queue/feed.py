@@ -20,12 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from countersign.domain import ActionState, Change, QueueRow
+from countersign.domain import ActionState, Change, DecisionRecord, QueueRow
 
 from ..qt.core import QObject, Signal
 
 if TYPE_CHECKING:
     from countersign.services.actions import ActionService
+    from countersign.services.decisions import DecisionService
 
     from ..async_work import BackgroundWork
 
@@ -45,6 +46,8 @@ class FeedBatch:
     rows: dict[int, QueueRow] = field(default_factory=dict)
     #: Actions named by a change that are no longer in the watched states.
     gone: frozenset[int] = frozenset()
+    #: The decisions of the rows' actions, when the feed reads them (the History).
+    records: dict[int, DecisionRecord] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,8 +62,10 @@ class FeedCursor:
 
 
 def poll_changes(actions: ActionService, cursor: FeedCursor,
-                 states: Sequence[ActionState]) -> FeedBatch | None:
-    """One tick's work (runs off the GUI thread): new changes plus their rows."""
+                 states: Sequence[ActionState],
+                 decisions: DecisionService | None = None) -> FeedBatch | None:
+    """One tick's work (runs off the GUI thread): new changes plus their rows (and,
+    with ``decisions``, the rows' decisions)."""
     start = max(0, cursor.last_id - cursor.lookback)
     changes = [c for c in actions.changes_since(start) if c.id not in cursor.delivered]
     if not changes:
@@ -75,7 +80,12 @@ def poll_changes(actions: ActionService, cursor: FeedCursor,
     for at in range(0, len(ids), _ID_CHUNK):
         chunk = ids[at:at + _ID_CHUNK]
         rows.update((r.id, r) for r in actions.queue_rows(states=states, ids=chunk))
-    return FeedBatch(tuple(changes), rows, frozenset(ids) - rows.keys())
+    records: dict[int, DecisionRecord] = {}
+    if decisions is not None and rows:
+        found = sorted(rows)
+        for at in range(0, len(found), _ID_CHUNK):
+            records.update(decisions.for_actions(found[at:at + _ID_CHUNK]))
+    return FeedBatch(tuple(changes), rows, frozenset(ids) - rows.keys(), records)
 
 
 class ChangeFeed(QObject):
@@ -92,9 +102,11 @@ class ChangeFeed(QObject):
     def __init__(self, actions: ActionService, work: BackgroundWork, *,
                  states: Sequence[ActionState] = (ActionState.PENDING,),
                  interval: float = 0.1, lookback: int | None = None,
+                 decisions: DecisionService | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._actions = actions
+        self._decisions = decisions
         self._work = work
         self._states = tuple(states)
         self._interval = interval
@@ -125,7 +137,8 @@ class ChangeFeed(QObject):
 
         while True:
             try:
-                found = await self._work.call(poll_changes, self._actions, cursor, self._states)
+                found = await self._work.call(poll_changes, self._actions, cursor, self._states,
+                                              self._decisions)
             except StoreError as exc:
                 self._failing = True
                 self.failed.emit(str(exc))

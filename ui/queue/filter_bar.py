@@ -1,4 +1,6 @@
-"""The row above the Queue list: agent, risk and free-text filters, and the count."""
+"""The row above the Queue list: agent, risk and free-text filters, the count, and
+the History toggle. One row on a wide window, wrapping onto a second on a narrow one,
+so the list never holds the window wider than the screen."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ from countersign.text import one_line
 
 from ..qt.core import Qt, QTimer, Signal
 from ..qt.gui import QKeyEvent
-from ..qt.widgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
+from ..qt.widgets import QComboBox, QLabel, QLineEdit, QWidget
+from ..widgets.adaptive import FlowLayout
 from .columns import QueueFilter
 
 #: (label, risk, exact) choices of the risk combo.
@@ -55,8 +58,9 @@ class QueueFilterBar(QWidget):
         self.agent = QComboBox(self)
         self.agent.setObjectName("agentFilter")
         self.agent.setToolTip("Show one agent's actions")
-        self.agent.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.agent.setMinimumContentsLength(10)
+        self.agent.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.agent.setMinimumContentsLength(12)
         self.agent.addItem("All agents", None)
         self.risk = QComboBox(self)
         self.risk.setObjectName("riskFilter")
@@ -71,13 +75,14 @@ class QueueFilterBar(QWidget):
         self.count = QLabel(self)
         self.count.setTextFormat(Qt.TextFormat.PlainText)
         self.count.setObjectName("queueCount")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.agent)
-        layout.addWidget(self.risk)
-        self.text.setMinimumWidth(90)
-        layout.addWidget(self.text, 1)
-        layout.addWidget(self.count)
+        # The flow lines its items up at the top: as tall as the combos, text centred.
+        self.count.setAlignment(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
+        self.count.setMinimumHeight(self.risk.sizeHint().height())
+        self.text.setMinimumWidth(150)
+        self.text.setMaximumWidth(220)
+        self.flow = FlowLayout(self)
+        for widget in (self.agent, self.risk, self.text, self.count):
+            self.flow.add(widget)
         self._typing = QTimer(self)
         self._typing.setSingleShot(True)
         self._typing.setInterval(_TYPING_PAUSE_MS)
@@ -109,9 +114,15 @@ class QueueFilterBar(QWidget):
         finally:
             self.agent.blockSignals(False)
 
-    def set_counts(self, shown: int, total: int) -> None:
-        self.count.setText(f"{total:,} pending" if shown == total
+    def add(self, widget: QWidget) -> None:
+        """Put ``widget`` at the end of the row (the History toggle)."""
+        self.flow.add(widget)
+
+    def set_counts(self, shown: int, total: int, noun: str = "pending") -> None:
+        """"12 pending", "40 in history", or "3 of 12 shown" while filtered."""
+        self.count.setText(f"{total:,} {noun}" if shown == total
                            else f"{shown:,} of {total:,} shown")
+        self.updateGeometry()
 
     def focus_text(self) -> None:
         self.text.setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -194,6 +194,10 @@ class QueueModel(QAbstractTableModel):
     def set_deciding(self, action_id: int, deciding: bool) -> None:
         self.rows.set_deciding(action_id, deciding)
 
+    def set_outcomes(self, outcomes: dict[int, str]) -> None:
+        """What the State column says for these actions (the History's outcomes)."""
+        self.rows.set_outcomes(outcomes)
+
     def stop_clock(self) -> None:
         """Stop the 1 s refresh (the view is going away)."""
         self._timer.stop()

@@ -7,10 +7,11 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from countersign.domain import ActionDetail, ActionState, QueueRow, SpanRecord
+from countersign.domain import ActionDetail, ActionState, DecisionRecord, QueueRow, SpanRecord
 
 if TYPE_CHECKING:
     from countersign.services.actions import ActionService
+    from countersign.services.decisions import DecisionService
 
 #: The first load shows this many rows before reading the rest.
 FIRST_CHUNK = 500
@@ -41,6 +42,10 @@ class LoadedAction:
     spans: list[SpanRecord]
     #: The parsed arguments, or the pane's marker for text it must show raw.
     arguments: Any
+    #: What became of it (read for the History; None while pending).
+    decision: DecisionRecord | None = None
+    #: Whether the decision was read (the History's detail shows it, even when None).
+    with_decision: bool = False
 
 
 def parse_arguments(text: str) -> Any:
@@ -56,7 +61,12 @@ def parse_arguments(text: str) -> Any:
         return RawArguments(text, f"not valid JSON ({exc})")
 
 
-def load_action(actions: ActionService, action_id: int) -> LoadedAction:
+def load_action(actions: ActionService, action_id: int,
+                decisions: DecisionService | None = None) -> LoadedAction:
+    """The action, its reasoning and parsed arguments; with ``decisions``, also what
+    became of it (the History)."""
     detail = actions.get(action_id)
     spans = actions.spans(detail.trace_id) if detail.trace_id else []
-    return LoadedAction(detail, spans, parse_arguments(detail.arguments_json))
+    decision = decisions.get(action_id) if decisions is not None else None
+    return LoadedAction(detail, spans, parse_arguments(detail.arguments_json), decision,
+                        with_decision=decisions is not None)

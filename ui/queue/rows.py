@@ -77,6 +77,8 @@ class QueueRows:
         self._by_id: dict[int, QueueRow] = {}
         self._haystacks: dict[int, str] = {}
         self._deciding: set[int] = set()
+        #: What the State column says instead of the bare state ("approved by ann").
+        self._outcomes: dict[int, str] = {}
         self._agents: list[str] = []
         self._agent_counts: dict[str, int] = {}
         self._agents_dirty = False
@@ -142,7 +144,7 @@ class QueueRows:
             return DECIDING_TEXT
         if column is Column.DEADLINE:
             return format_countdown(self.remaining(row))
-        return row.state.value.replace("_", " ")
+        return self._outcomes.get(row.id) or row.state.value.replace("_", " ")
 
     def full_text(self, row: QueueRow, column: Column) -> str | None:
         """The untruncated text behind a cell that may be cut short (its tooltip)."""
@@ -150,6 +152,8 @@ class QueueRows:
             return row.agent
         if column is Column.ACTION:
             return row.action_class
+        if column is Column.STATE:
+            return self._outcomes.get(row.id)
         return None
 
     def tone(self, row: QueueRow, column: Column) -> CellTone:
@@ -194,6 +198,7 @@ class QueueRows:
         self._haystacks = {}
         self._shown = self._filtered()
         self._deciding &= self._by_id.keys()
+        self._outcomes = {i: t for i, t in self._outcomes.items() if i in self._by_id}
         self._listener.reset()
         self._after_change()
 
@@ -228,6 +233,16 @@ class QueueRows:
             self._insert(list(fresh.values()))
         if gone or fresh:
             self._after_change()
+
+    def set_outcomes(self, outcomes: dict[int, str]) -> None:
+        """What the State column says for these actions (e.g. "approved · ann")."""
+        for action_id, text in outcomes.items():
+            if self._outcomes.get(action_id) == text:
+                continue
+            self._outcomes[action_id] = text
+            position = self.position_of(action_id)
+            if position is not None:
+                self._listener.rows_changed(position, position)
 
     def set_deciding(self, action_id: int, deciding: bool) -> None:
         """Mark a row while its verdict is being recorded (shows "deciding…")."""
@@ -297,6 +312,7 @@ class QueueRows:
         for row in rows:
             self._haystacks.pop(row.id, None)
             self._deciding.discard(row.id)
+            self._outcomes.pop(row.id, None)
             self._count_agent(row.agent, -1)
         self._all = [r for r in self._all if r.id not in ids]
         positions = sorted(i for r in rows if (i := self._find(self._shown, r)) is not None)

@@ -8,6 +8,12 @@ selected; already decided elsewhere → a message and the row leaves; invalid ed
 the edit dialog again; store unreachable → a message with Retry (same idempotency
 key), and the row stays pending.
 
+Before any of that a `VerdictGuard` (guard.py) looks at the press: too soon after the
+action came on screen (ignored, with a hint), or a critical action's first press
+(armed: the Approve button asks for a second one). With ``console.undo_seconds`` the
+verdict is held in the outbox that long and the last one can be undone (Ctrl+Z,
+`undo_last`) while the status bar counts down.
+
 The flow does not know the Queue workspace: it asks a `VerdictHost` (which action is
 shown, is a row still there, select one, give the keyboard back to the list), writes
 to the workspace's `MessageBanner`, and tells the rest through its signals.
@@ -16,16 +22,25 @@ to the workspace's `MessageBanner`, and tells the rest through its signals.
 from __future__ import annotations
 
 import functools
+import time
 from typing import TYPE_CHECKING, Protocol
 
-from countersign.domain import ActionState, DecisionRecord, Verdict
+from countersign.domain import ActionState, DecisionRecord, QueueRow, Verdict
 from countersign.text import one_line
 
 from ..async_work import BackgroundWork, report_exception
 from ..qt.core import QObject, QTimer, Signal
 from ..qt.widgets import QWidget
 from .banner import BannerKind, MessageBanner
-from .verdicts import VerdictAttempt, describe_already, describe_done, record_verdict
+from .guard import TOO_SOON_HINT, Press, VerdictGuard, confirm_prompt
+from .undo import UndoOffer
+from .verdicts import (
+    VerdictAttempt,
+    describe_already,
+    describe_done,
+    record_verdict,
+    undo_verdict,
+)
 
 if TYPE_CHECKING:
     from countersign.domain import ActionDetail
@@ -46,7 +61,10 @@ def _explain_gone(decisions: DecisionService, action_id: int) -> str:
 
     record = decisions.get(action_id)
     if record is None:
-        return f"Action #{action_id} left the queue (expired or withdrawn)."
+        return f"Action #{action_id} left the queue (withdrawn by its source)."
+    if record.verdict is Verdict.EXPIRE:
+        when = time.strftime("%H:%M:%S", time.localtime(record.decided_at))
+        return f"Action #{action_id} expired at {when}, before a verdict."
     exc = AlreadyDecided(action_id, state=ActionState.DECIDED, decision=record)
     return describe_already(exc, f"Action #{action_id}")
 
@@ -81,6 +99,16 @@ class VerdictFlow(QObject):
     notice = Signal(str)
     #: A store error, one line, for the status bar.
     errorOccurred = Signal(str)
+    #: A press that decided nothing, and why ("Look first: …", "Press A again …").
+    hint = Signal(str)
+    #: The verdict (its value) a critical action waits to have confirmed; "" for none.
+    confirming = Signal(str)
+    #: The undo offer's status-bar text changed (each second of its countdown).
+    undoStatus = Signal(str)
+    #: An undo offer appeared or went (the Undo command follows it).
+    undoChanged = Signal()
+    #: A verdict was undone: the action's rows, pending again, for the list.
+    actionBack = Signal(object)
 
     def __init__(self, host: VerdictHost, banner: MessageBanner, work: BackgroundWork,
                  dialog_parent: QWidget) -> None:
@@ -94,10 +122,30 @@ class VerdictFlow(QObject):
         self._in_flight: dict[int, tuple[VerdictAttempt, LoadedAction]] = {}
         #: Attempts that failed on a transient error: a retry reuses their key.
         self._failed: dict[int, VerdictAttempt] = {}
+        self.guard = VerdictGuard()
+        #: Seconds a verdict waits in the outbox so it can be undone (0: not at all).
+        self.hold_seconds = 0.0
+        self._offer: UndoOffer | None = None
+        self._undoing = False
+        self._offer_text = ""
+        self._disarm = QTimer(self)
+        self._disarm.setSingleShot(True)
+        self._disarm.timeout.connect(self._confirm_lapsed)
+        self._countdown = QTimer(self)
+        self._countdown.setInterval(200)
+        self._countdown.timeout.connect(self._tick)
 
     def attach(self, services: Services) -> None:
         self._services = services
         self._decisions = services.decisions
+        console = services.config.console
+        self.guard = VerdictGuard(console.dwell_ms, clock=self.guard.clock)
+        self.hold_seconds = console.undo_seconds
+
+    def stop(self) -> None:
+        """Stop the countdowns (the window is closing)."""
+        self._disarm.stop()
+        self._countdown.stop()
 
     @property
     def reviewer(self) -> str:
@@ -112,14 +160,32 @@ class VerdictFlow(QObject):
 
     # -- starting ----------------------------------------------------------------------
 
+    def shown(self, action_id: int | None) -> None:
+        """``action_id``'s detail came on screen (None: no action is): its dwell starts
+        and a confirmation armed for another action lapses."""
+        self.guard.shown(action_id)
+        self._set_confirming(None)
+
     def start(self, verdict: Verdict, _checked: bool = False) -> None:
-        """A verdict command fired: ask what is needed, then record it."""
+        """A verdict command fired: if the guard lets it through, ask what is needed,
+        then record it."""
         loaded = self._host.loaded
         if loaded is None or self._decisions is None:
             return
         detail = loaded.detail
         if verdict not in detail.allowed_verdicts or self.is_deciding(detail.id):
             return
+        press = self.guard.press(detail.id, verdict, detail.risk)
+        if press is Press.TOO_SOON:
+            self._set_confirming(None)
+            self.hint.emit(TOO_SOON_HINT)
+            return
+        if press is Press.CONFIRM:
+            self._set_confirming(verdict)
+            self.hint.emit(confirm_prompt(verdict))
+            self._disarm.start(int(self.guard.confirm_seconds * 1000) + 50)
+            return
+        self._set_confirming(None)
         attempt = self._ask(verdict, loaded)
         if attempt is None:
             return
@@ -168,6 +234,7 @@ class VerdictFlow(QObject):
         self._in_flight[attempt.action_id] = (attempt, loaded)
         self.decidingChanged.emit(attempt.action_id, True)
         self._work.submit(record_verdict, self._decisions, attempt, self.reviewer,
+                          self.hold_seconds,
                           on_done=functools.partial(self._done, attempt),
                           on_error=functools.partial(self._failed_with, attempt))
 
@@ -187,7 +254,12 @@ class VerdictFlow(QObject):
         name = what(loaded.detail) if loaded is not None else f"#{attempt.action_id}"
         if self._banner.text and f"#{attempt.action_id}" in self._banner.text:
             self._banner.hide_message()
-        self.notice.emit(describe_done(record, name))
+        done = describe_done(record, name)
+        if self.hold_seconds > 0:
+            self._offer_undo(UndoOffer(attempt.action_id, record.verdict, done, name,
+                                       until=record.decided_at + self.hold_seconds))
+        else:
+            self.notice.emit(done)
         self.actionLeft.emit(attempt.action_id)
 
     def _failed_with(self, attempt: VerdictAttempt, exc: BaseException) -> None:
@@ -249,6 +321,97 @@ class VerdictFlow(QObject):
         again = self._ask(Verdict.EDIT, loaded, error=error, draft=attempt.draft)
         if again is not None:
             self.submit(again.with_key(attempt.key), loaded)
+
+    # -- critical confirmation ------------------------------------------------------------
+
+    def _set_confirming(self, verdict: Verdict | None) -> None:
+        if verdict is None:
+            self._disarm.stop()
+            self.guard.disarm()
+        self.confirming.emit(verdict.value if verdict is not None else "")
+
+    def _confirm_lapsed(self) -> None:
+        if self.guard.armed() is None:
+            self._set_confirming(None)
+
+    # -- undo ----------------------------------------------------------------------------
+
+    @property
+    def undo_offer(self) -> UndoOffer | None:
+        """The verdict Ctrl+Z would try to take back (None: there is none)."""
+        return self._offer
+
+    def can_undo(self) -> bool:
+        return self._offer is not None and not self._undoing
+
+    def _offer_undo(self, offer: UndoOffer) -> None:
+        self._offer = offer
+        self._offer_text = ""
+        self._countdown.start()
+        self._tick()
+        self.undoChanged.emit()
+
+    def _tick(self) -> None:
+        offer = self._offer
+        if offer is None:
+            self._countdown.stop()
+            return
+        now = time.time()
+        text = offer.status(now)
+        if text != self._offer_text:
+            self._offer_text = text
+            self.undoStatus.emit(text)
+        if not offer.open(now):
+            # The store releases it now; Ctrl+Z still asks, to say so plainly.
+            self._countdown.stop()
+
+    def undo_last(self) -> None:
+        """Ctrl+Z: take back the last verdict, if the store still holds it."""
+        offer = self._offer
+        if offer is None or self._undoing or self._services is None:
+            return
+        self._undoing = True
+        self.undoChanged.emit()
+        services = self._services
+        self._work.submit(undo_verdict, services.decisions, services.actions, offer.action_id,
+                          self.reviewer, on_done=functools.partial(self._undone, offer),
+                          on_error=functools.partial(self._undo_failed, offer))
+
+    def _end_offer(self, offer: UndoOffer) -> None:
+        self._undoing = False
+        if self._offer is offer:
+            self._offer = None
+            self._countdown.stop()
+        self.undoChanged.emit()
+
+    def _undone(self, offer: UndoOffer, rows: list[QueueRow]) -> None:
+        self._end_offer(offer)
+        if not rows:
+            self._banner.show_message(f"Nothing to undo: {offer.name} has no verdict now.",
+                                      BannerKind.WARNING)
+            return
+        self.notice.emit(offer.undone_text())
+        self.actionBack.emit(rows)
+
+    def _undo_failed(self, offer: UndoOffer, exc: BaseException) -> None:
+        from countersign.services.decisions import UndoRefused
+        from countersign.store.engine import StoreError
+
+        if isinstance(exc, UndoRefused):
+            self._end_offer(offer)
+            self._banner.show_message(offer.refused_text(), BannerKind.WARNING)
+            self.notice.emit(offer.refused_text())
+            return
+        self._undoing = False
+        self.undoChanged.emit()
+        if isinstance(exc, StoreError):
+            self._banner.show_message(f"Could not undo the verdict on {offer.name}: {exc}",
+                                      BannerKind.ERROR)
+            self.errorOccurred.emit(str(exc))
+            return
+        self._banner.show_message(f"Could not undo the verdict on {offer.name}: "
+                                  f"{type(exc).__name__}: {exc}", BannerKind.ERROR)
+        report_exception(type(exc), exc, exc.__traceback__)
 
     def explain_gone(self, action_id: int) -> None:
         """The action under review was decided elsewhere: say by whom."""

@@ -13,9 +13,10 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from countersign.domain import DecisionRecord, EditSeverity, Verdict
+from countersign.domain import DecisionRecord, EditSeverity, QueueRow, Verdict
 
 if TYPE_CHECKING:
+    from countersign.services.actions import ActionService
     from countersign.services.decisions import AlreadyDecided, DecisionService
 
 _PAST = {
@@ -45,8 +46,9 @@ class VerdictAttempt:
 
 
 def record_verdict(decisions: DecisionService, attempt: VerdictAttempt,
-                   reviewer: str) -> DecisionRecord:
-    """Off the GUI thread: the one transaction that records the verdict."""
+                   reviewer: str, hold_seconds: float = 0.0) -> DecisionRecord:
+    """Off the GUI thread: the one transaction that records the verdict. With
+    ``hold_seconds`` the verdict waits that long in the outbox, so it can be undone."""
     return decisions.decide(
         attempt.action_id,
         attempt.verdict,
@@ -57,11 +59,35 @@ def record_verdict(decisions: DecisionService, attempt: VerdictAttempt,
         response=attempt.response,
         expected_version=attempt.version,
         idempotency_key=attempt.key,
+        hold_seconds=hold_seconds,
     )
+
+
+def undo_verdict(decisions: DecisionService, actions: ActionService, action_id: int,
+                 actor: str) -> list[QueueRow]:
+    """Off the GUI thread: take back the verdict on ``action_id`` (`UndoRefused` when
+    it was released) and read the action's row, pending again, for the list. An empty
+    list when there was no verdict to take back."""
+    if not decisions.undo(action_id, actor=actor):
+        return []
+    return actions.queue_rows(ids=[action_id])
+
+
+_NOUN = {
+    Verdict.APPROVE: "approval",
+    Verdict.EDIT: "edit",
+    Verdict.REJECT: "rejection",
+    Verdict.RESPOND: "response",
+}
 
 
 def describe_done(record: DecisionRecord, what: str) -> str:
     return f"{_PAST.get(record.verdict, record.verdict.value)}: {what}"
+
+
+def verdict_noun(verdict: Verdict) -> str:
+    """"approval", "edit", "rejection", "response" (for "the approval of …")."""
+    return _NOUN.get(verdict, verdict.value)
 
 
 def describe_already(exc: AlreadyDecided, what: str) -> str:

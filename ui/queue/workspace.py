@@ -1,11 +1,19 @@
 """The Queue workspace: filter bar and list on the left, the action under review on
-the right, verdicts from the keyboard.
+the right, verdicts from the keyboard; a tripped budget breaker above everything.
 
-Safety rules it keeps: a verdict always applies to the action whose detail is shown
-(verdict commands are disabled until that detail has loaded); it is shown as decided
-only after the store has committed it; a row whose verdict is in flight cannot be
-decided again; and when the action under review is decided elsewhere, the selection is
-cleared with a message instead of silently sliding onto another action.
+Safety rules it keeps: a verdict always applies to the action whose detail is on
+screen (verdict commands and buttons are disabled until that detail is displayed, and
+while the next one loads after J); a key pressed too soon after an action came on
+screen is ignored with a hint, and approving a critical action takes a second press
+(`VerdictGuard`); it is shown as decided only after the store has committed it; a row
+whose verdict is in flight cannot be decided again; the last verdict can be undone
+while it waits in the outbox (``console.undo_seconds``); and when the action under
+review is decided elsewhere, the selection is cleared with a message instead of
+silently sliding onto another action. Actions that expire or are withdrawn are
+announced (and counted until the History is opened), never silently removed.
+
+``H`` shows the History instead of the pending actions: what became of each action
+(who decided what and when, the edit's diff, the delivery).
 """
 
 from __future__ import annotations
@@ -17,25 +25,26 @@ from typing import TYPE_CHECKING, Any
 from countersign.domain import ActionState, Verdict
 
 from ..async_work import BackgroundWork, report_exception
+from ..autonomy.breaker_banner import BreakerBanner
 from ..palette import restyle, text_style
 from ..qt.core import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from ..qt.widgets import (
-    QAbstractItemView,
-    QHeaderView,
     QLabel,
     QSplitter,
     QStackedWidget,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 from ..workspace import Workspace
 from .banner import BannerKind, MessageBanner
-from .columns import Column
 from .commands import QUEUE_COMMANDS, VERDICT_COMMANDS
 from .detail import ActionDetailPane, RawArguments
 from .feed import ChangeFeed, FeedBatch
 from .filter_bar import QueueFilterBar
+from .history import Departures, departure_kind, departure_notice
+from .lists import HistoryList, build_list_view
 from .model import ActionIdRole, QueueModel
 from .reads import FIRST_CHUNK, LoadedAction, QueueSnapshot, load_action, load_queue
 from .verdict_flow import VerdictFlow
@@ -53,7 +62,9 @@ _LOADING_DELAY_MS = 150
 #: The rest of a large first load is handed to the model this many rows per tick.
 _LOAD_SLICE = 5_000
 _EMPTY = "No pending actions — agents' requests appear here"
-_HINT = "J / K  next / previous   ·   /  filter   ·   ?  all keys"
+_EMPTY_HISTORY = "Nothing decided yet — decided, expired and withdrawn actions appear here"
+_HINT = ("J / K  next / previous   ·   V  arguments   ·   /  filter   ·   H  history   ·   "
+         "?  all keys")
 
 
 class QueueWorkspace(Workspace):
@@ -83,9 +94,13 @@ class QueueWorkspace(Workspace):
         self._resume_row = 0
         self._loading_queue = True
         self._allowed: set[Verdict] = set()
+        self._history_on = False
+        #: Actions that expired or were withdrawn: announced, counted until seen.
+        self.departures = Departures()
         self.model = QueueModel(self)
         self.filter_bar = QueueFilterBar(self)
-        self.view = self._build_view()
+        self.view = build_list_view(self, self.model, "queueList")
+        self.history = HistoryList(self, work)
         self.placeholder = QLabel("Loading the queue…", self)
         self.placeholder.setTextFormat(Qt.TextFormat.PlainText)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -94,11 +109,19 @@ class QueueWorkspace(Workspace):
         restyle(self.placeholder, lambda p: text_style("QLabel", p.muted, "font-size: 14px;"))
         self._list_stack = QStackedWidget(self)
         self._list_stack.addWidget(self.view)
+        self._list_stack.addWidget(self.history.view)
         self._list_stack.addWidget(self.placeholder)
         self._list_stack.setCurrentWidget(self.placeholder)
         self.banner = MessageBanner(self)
+        #: Agents whose budget breaker tripped: every request of theirs waits here.
+        self.breakers = BreakerBanner(self)
         self.pane = self._make_pane()
         self.flow = VerdictFlow(self, self.banner, work, dialog_parent=self)
+        self.history_button = QToolButton(self)
+        self.history_button.setObjectName("historyToggle")
+        self.history_button.setDefaultAction(table["queue.history"])
+        self.history_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.filter_bar.add(self.history_button)
         self._layout()
         self._loading_timer = QTimer(self)
         self._loading_timer.setSingleShot(True)
@@ -114,39 +137,6 @@ class QueueWorkspace(Workspace):
     def _make_pane(self) -> ActionDetailPane:
         return ActionDetailPane(self)
 
-    def _build_view(self) -> QTableView:
-        """A table, not a tree view: QTreeView lays out every row (a Python
-        ``index()`` call each) after any insertion, 100,000 calls per change; a table
-        with fixed row heights does no per-row work."""
-        view = QTableView(self)
-        view.setObjectName("queueList")
-        view.setModel(self.model)
-        rows = view.verticalHeader()
-        rows.hide()
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(view.fontMetrics().height() + 10)
-        view.setShowGrid(False)
-        view.setWordWrap(False)
-        view.setCornerButtonEnabled(False)
-        view.setAlternatingRowColors(True)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        header = view.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setSortIndicator(Column.AGE, Qt.SortOrder.DescendingOrder)
-        view.setSortingEnabled(True)
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(Column.ACTION, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((Column.AGENT, 132), (Column.RISK, 62), (Column.AGE, 56),
-                              (Column.DEADLINE, 80)):
-            header.resizeSection(column, width)
-        header.setMinimumSectionSize(48)
-        return view
-
     def _layout(self) -> None:
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
@@ -156,6 +146,7 @@ class QueueWorkspace(Workspace):
         hint = QLabel(_HINT, self)
         hint.setObjectName("queueHint")
         hint.setTextFormat(Qt.TextFormat.PlainText)
+        hint.setWordWrap(True)
         restyle(hint, lambda p: text_style("QLabel", p.muted))
         left_layout.addWidget(hint)
         right = QWidget(self)
@@ -174,6 +165,8 @@ class QueueWorkspace(Workspace):
         layout.setSpacing(0)
         banner_box = QVBoxLayout()
         banner_box.setContentsMargins(8, 8, 8, 0)
+        banner_box.setSpacing(6)
+        banner_box.addWidget(self.breakers)
         banner_box.addWidget(self.banner)
         layout.addLayout(banner_box)
         layout.addWidget(self.splitter, 1)
@@ -182,20 +175,42 @@ class QueueWorkspace(Workspace):
         for verdict, name in VERDICT_COMMANDS.items():
             commands[name].triggered.connect(functools.partial(self.flow.start, verdict))
         self.pane.verdict_requested.connect(lambda value: self.flow.start(Verdict(value)))
+        self.pane.action.reader.leave.connect(self.focus_list)
+        self.pane.action.trace.copied.connect(
+            lambda trace_id: self.notice.emit(f"Copied trace id {trace_id}"))
         self.flow.decidingChanged.connect(self._deciding_changed)
         self.flow.actionLeft.connect(self._left_by_verdict)
+        self.flow.actionBack.connect(self._back_by_undo)
         self.flow.notice.connect(self.notice)
         self.flow.errorOccurred.connect(self.errorOccurred)
+        self.flow.hint.connect(self._hint)
+        self.flow.confirming.connect(self.pane.set_confirming)
+        self.flow.undoStatus.connect(self._undo_status)
+        self.flow.undoChanged.connect(self.update_commands)
         commands["go.next"].triggered.connect(lambda: self.step(+1))
         commands["go.previous"].triggered.connect(lambda: self.step(-1))
         commands["go.filter"].triggered.connect(self.filter_bar.focus_text)
         commands["queue.send_to_review"].triggered.connect(self.send_to_review)
+        commands["queue.undo"].triggered.connect(self.flow.undo_last)
+        commands["queue.copy_trace"].triggered.connect(self.pane.action.trace.copy)
+        commands["queue.read_arguments"].triggered.connect(self.pane.action.reader.focus_tree)
+        commands["queue.history"].toggled.connect(self.show_history)
         self.filter_bar.filterChanged.connect(self.model.set_filter)
+        self.filter_bar.filterChanged.connect(self.history.model.set_filter)
         self.filter_bar.done.connect(self.focus_list)
         self.model.agentsChanged.connect(self.filter_bar.set_agents)
         self.model.countsChanged.connect(self._counts_changed)
-        self.view.selectionModel().currentChanged.connect(self._current_changed)
-        self.model.layoutChanged.connect(self._after_layout)
+        self.history.model.countsChanged.connect(self._history_counts_changed)
+        for view in (self.view, self.history.view):
+            view.selectionModel().currentChanged.connect(
+                functools.partial(self._current_changed, view))
+        self.model.layoutChanged.connect(functools.partial(self._after_layout, self.view))
+        self.history.model.layoutChanged.connect(
+            functools.partial(self._after_layout, self.history.view))
+        self.history.loaded.connect(self._history_loaded)
+        self.history.failed.connect(self._history_failed)
+        self.breakers.runWanted.connect(self._show_run)
+        self.breakers.resetWanted.connect(self._reset_breaker)
 
     # -- store -------------------------------------------------------------------------
 
@@ -204,14 +219,23 @@ class QueueWorkspace(Workspace):
         actions = self._actions = services.actions
         self._services = services
         self.flow.attach(services)
+        self.history.attach(services)
         self._feed = ChangeFeed(actions, self.work, states=self._states, parent=self)
         self._feed.batch.connect(self._on_batch)
         self._feed.failed.connect(self._feed_failed)
         self._feed.recovered.connect(self.banner.hide_message)
-        self.work.submit(load_queue, actions, self._states, FIRST_CHUNK,
-                          on_done=self._first_rows, on_error=self._load_failed)
+        self.breakers.watch(services.autonomy.tripped, self.work)
+        self._load_queue()
         if self.is_active:
             self.focus_list()
+
+    def _load_queue(self) -> None:
+        if self._actions is None:
+            return
+        self._loading_queue = True
+        self._update_placeholder()
+        self.work.submit(load_queue, self._actions, self._states, FIRST_CHUNK,
+                          on_done=self._first_rows, on_error=self._load_failed)
 
     def send_to_review(self) -> None:
         """Put the action on screen in the review queue by hand (ad hoc)."""
@@ -224,6 +248,9 @@ class QueueWorkspace(Workspace):
         """Stop polling and ticking (idempotent); the window is closing."""
         if self._feed is not None:
             self._feed.stop()
+        self.history.stop()
+        self.breakers.stop()
+        self.flow.stop()
         self.model.stop_clock()
         self._loading_timer.stop()
 
@@ -237,7 +264,8 @@ class QueueWorkspace(Workspace):
         else:
             self._loading_queue = False
         self._update_placeholder()
-        if self.model.rowCount() and not self.view.currentIndex().isValid():
+        if self.model.rowCount() and not self.view.currentIndex().isValid() \
+                and not self._history_on:
             self.select_row(0)
         self.firstRowsShown.emit()
 
@@ -258,6 +286,8 @@ class QueueWorkspace(Workspace):
         self._loading_queue = False
         self.placeholder.setText(f"Could not read the queue: {exc}")
         self._list_stack.setCurrentWidget(self.placeholder)
+        self.banner.show_message(f"Could not read the queue. {exc}", BannerKind.ERROR,
+                                 action=("Retry", self._load_queue))
         self.errorOccurred.emit(str(exc))
         if not _is_store_error(exc):
             report_exception(type(exc), exc, exc.__traceback__)
@@ -269,21 +299,25 @@ class QueueWorkspace(Workspace):
 
     def _on_batch(self, batch: FeedBatch) -> None:
         gone = set(batch.gone)
-        self.apply_rows(list(batch.rows.values()), gone, ours=self.flow.in_flight_ids())
+        ours = self.flow.in_flight_ids()
+        self._note_departures(batch, gone - ours)
+        self.apply_rows(list(batch.rows.values()), gone, ours=ours)
 
     def apply_rows(self, upserts: list[Any], removed: set[int], *, ours: set[int]) -> None:
         """Apply a change to the list; if it takes the action under review away, move
         on (our own verdict) or clear the selection with a message (someone else's)."""
         was_empty = self.model.rowCount() == 0
-        current = self.current_id()
+        current = self.view.currentIndex().data(ActionIdRole)
         row = self.view.currentIndex().row()
-        losing = current is not None and current in removed and self.model.get(current)
+        losing = isinstance(current, int) and current in removed and self.model.get(current)
         self._suppress_current = True
         try:
             self.model.apply(upserts, removed)
         finally:
             self._suppress_current = False
-        if losing and current is not None:
+        if self._history_on:
+            return
+        if losing and isinstance(current, int):
             self._resume_row = max(0, row)
             if current in ours and self.action("go.advance").isChecked():
                 self.select_row(min(row, self.model.rowCount() - 1))
@@ -292,35 +326,127 @@ class QueueWorkspace(Workspace):
                 self._show_current()
                 if current not in ours:
                     self.flow.explain_gone(current)
-        elif was_empty and self.model.rowCount() and current is None:
+        elif was_empty and self.model.rowCount() and not isinstance(current, int):
             self.select_row(0)
+
+    # -- departures ----------------------------------------------------------------------
+
+    def _note_departures(self, batch: FeedBatch, gone: set[int]) -> None:
+        """Pending actions that expired or were withdrawn: said, and counted."""
+        fresh = Departures()
+        for action_id in sorted(gone):
+            row = self.model.get(action_id)
+            kind = departure_kind(batch.changes, action_id) if row is not None else None
+            if row is None or kind is None:
+                continue
+            name = f"{row.agent} · {row.action_class} (#{action_id})"
+            fresh.add(kind, name)
+            self.departures.add(kind, name)
+        if not fresh:
+            return
+        self._update_history_label()
+        if self.is_active:
+            self.departures.clear()
+            if len(fresh.expired) + len(fresh.withdrawn) == 1:
+                kind = "expired" if fresh.expired else "withdrawn"
+                self.notice.emit(departure_notice(kind, (fresh.expired or fresh.withdrawn)[0]))
+            else:
+                self.notice.emit(f"{fresh.summary()[0].upper()}{fresh.summary()[1:]} — "
+                                 "History (H) shows them")
+
+    def _announce_away(self) -> None:
+        """Back on screen: what left the queue meanwhile, in the banner."""
+        if not self.departures:
+            return
+        summary = self.departures.summary()
+        self.departures.clear()
+        self.banner.show_message(f"While you were away, {summary}. History (H) shows them.",
+                                 BannerKind.INFO, action=("Show history", self._open_history))
+
+    def _open_history(self) -> None:
+        self.action("queue.history").setChecked(True)
+
+    def _update_history_label(self) -> None:
+        unseen = self.departures.unseen
+        text = f"&History ({unseen} new)" if unseen else "&History"
+        self.action("queue.history").setText(text)
+
+    # -- the History -----------------------------------------------------------------------
+
+    def show_history(self, on: bool) -> None:
+        """Show the History (decided, expired, withdrawn) instead of the pending list."""
+        if on == self._history_on:
+            return
+        self._history_on = on
+        if self.action("queue.history").isChecked() != on:
+            self.action("queue.history").setChecked(on)
+        if on:
+            self.departures.unseen = 0
+            self._update_history_label()
+            self.history.load()
+        self._wanted = None
+        self._update_placeholder()
+        view = self._active_view()
+        if not view.currentIndex().isValid() and self._active_model().rowCount():
+            self.select_row(0)
+        else:
+            self._show_current()
+        self._refresh_counts()
+        self.focus_list()
+
+    @property
+    def history_on(self) -> bool:
+        return self._history_on
+
+    def _history_loaded(self) -> None:
+        self._update_placeholder()
+        if self._history_on and not self.history.view.currentIndex().isValid():
+            self.select_row(0)
+
+    def _history_failed(self, message: str) -> None:
+        if not self.history.ready:
+            self._update_placeholder()
+        self.banner.show_message(f"Could not read the History. {message}", BannerKind.ERROR,
+                                 action=("Retry", self.history.load))
+        self.errorOccurred.emit(message)
+
+    def _active_view(self) -> QTableView:
+        return self.history.view if self._history_on else self.view
+
+    def _active_model(self) -> QueueModel:
+        return self.history.model if self._history_on else self.model
 
     # -- selection and detail ------------------------------------------------------------
 
     def current_id(self) -> int | None:
-        value = self.view.currentIndex().data(ActionIdRole)
+        value = self._active_view().currentIndex().data(ActionIdRole)
         return value if isinstance(value, int) else None
 
     @property
     def loaded(self) -> LoadedAction | None:
-        """The action whose detail is on screen, if it is still the current one."""
+        """The action whose detail is on screen, if it is still the current one (and
+        the pane shows it, not "Loading…")."""
         loaded = self._loaded
-        return loaded if loaded is not None and loaded.detail.id == self.current_id() else None
+        if loaded is None or loaded.detail.id != self.current_id():
+            return None
+        shown = self.pane.detail
+        return loaded if shown is not None and shown.id == loaded.detail.id else None
 
     def select_row(self, row: int) -> None:
-        if not 0 <= row < self.model.rowCount():
-            self.view.selectionModel().clear()
+        view, model = self._active_view(), self._active_model()
+        if not 0 <= row < model.rowCount():
+            view.selectionModel().clear()
             self._show_current()
             return
-        index = self.model.index(row, 0)
-        self.view.selectionModel().setCurrentIndex(
+        index = model.index(row, 0)
+        view.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect
             | QItemSelectionModel.SelectionFlag.Rows)
-        self.view.scrollTo(index)
+        view.scrollTo(index)
         self._show_current()
 
     def select_action(self, action_id: int) -> bool:
-        row = self.model.row_of(action_id)
+        row = self._active_model().row_of(action_id)
         if row is None:
             return False
         self.select_row(row)
@@ -328,10 +454,10 @@ class QueueWorkspace(Workspace):
 
     def step(self, step: int) -> None:
         """J/K: the next or previous row; from no selection, where the reviewer was."""
-        count = self.model.rowCount()
+        count = self._active_model().rowCount()
         if not count:
             return
-        current = self.view.currentIndex()
+        current = self._active_view().currentIndex()
         if current.isValid():
             target = current.row() + step
         else:
@@ -339,7 +465,7 @@ class QueueWorkspace(Workspace):
         self.select_row(max(0, min(count - 1, target)))
 
     def focus_list(self) -> None:
-        self.view.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._active_view().setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- VerdictHost (what the verdict flow asks of us) ---------------------------------
 
@@ -359,18 +485,40 @@ class QueueWorkspace(Workspace):
         self.apply_rows([], {action_id}, ours={action_id})
         self.update_verdicts()
 
-    def activated(self) -> None:
-        """On screen again: J/K and the verdict keys act on the list."""
-        self.focus_list()
+    def _back_by_undo(self, rows: list[Any]) -> None:
+        """An undone verdict: the action is pending again, and on screen."""
+        self.model.apply(rows)
+        if self._history_on:
+            self.show_history(False)
+        for row in rows:
+            self.select_action(row.id)
 
-    def _after_layout(self) -> None:
+    def _hint(self, text: str) -> None:
+        self.pane.show_hint(text)
+        self.notice.emit(text)
+
+    def _undo_status(self, text: str) -> None:
+        if self.is_active:
+            self.notice.emit(text)
+
+    def activated(self) -> None:
+        """On screen again: J/K and the verdict keys act on the list; the action on
+        screen must be looked at again before a verdict key counts."""
+        self.focus_list()
+        loaded = self.loaded
+        self.flow.shown(loaded.detail.id if loaded is not None else None)
+        self._announce_away()
+
+    def _after_layout(self, view: QTableView) -> None:
         """A filter hid the action under review: never leave its detail (and verdict
         buttons) showing for a row that is not in the list; take the first row."""
-        if self.current_id() is None and self._wanted is not None:
+        if view is self._active_view() and self.current_id() is None \
+                and self._wanted is not None:
             self.select_row(0)
 
-    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if not self._suppress_current:
+    def _current_changed(self, view: QTableView, current: QModelIndex,
+                         _previous: QModelIndex) -> None:
+        if not self._suppress_current and view is self._active_view():
             self._show_current()
 
     def _show_current(self) -> None:
@@ -379,13 +527,16 @@ class QueueWorkspace(Workspace):
             return
         self._wanted = action_id
         self._loaded = None
+        self.flow.shown(None)
         self.update_verdicts()
         if action_id is None or self._actions is None:
             self._loading_timer.stop()
             self.pane.clear()
+            self.update_commands()
             return
         self._loading_timer.start()
-        self.work.submit(load_action, self._actions, action_id,
+        decisions = self._services.decisions if self._history_on and self._services else None
+        self.work.submit(load_action, self._actions, action_id, decisions,
                           on_done=self._action_loaded,
                           on_error=functools.partial(self._action_failed, action_id))
 
@@ -395,6 +546,9 @@ class QueueWorkspace(Workspace):
         self._loading_timer.stop()
         self._loaded = loaded
         self.pane.show_action(loaded.detail, loaded.spans, loaded.arguments)
+        if loaded.with_decision:
+            self.pane.show_decision(loaded.decision)
+        self.flow.shown(loaded.detail.id)
         self.update_verdicts()
 
     def _action_failed(self, action_id: int, exc: BaseException) -> None:
@@ -402,9 +556,10 @@ class QueueWorkspace(Workspace):
             return
         self._loading_timer.stop()
         self.pane.clear()
-        self.banner.show_message(f"Could not load action #{action_id}: {exc}",
+        self.banner.show_message(f"Could not load action #{action_id}. {exc}",
                                  BannerKind.ERROR, action=("Retry", self.reload_current))
         self.errorOccurred.emit(str(exc))
+        self.update_verdicts()
         if not _is_store_error(exc):
             report_exception(type(exc), exc, exc.__traceback__)
 
@@ -413,7 +568,8 @@ class QueueWorkspace(Workspace):
         self._show_current()
 
     def update_verdicts(self) -> None:
-        """Enable exactly the verdicts the shown action allows, unless one is in flight."""
+        """Enable exactly the verdicts the shown action allows, unless one is in flight;
+        none while no action's detail is on screen."""
         loaded = self.loaded
         deciding = loaded is not None and self.flow.is_deciding(loaded.detail.id)
         allowed: set[Verdict] = set()
@@ -423,35 +579,84 @@ class QueueWorkspace(Workspace):
                 allowed.discard(Verdict.EDIT)  # nothing parsed to edit
         self._allowed = allowed
         self.update_commands()
-        if loaded is not None:
-            self.pane.set_busy(deciding, "Deciding…")
-            self.pane.set_allowed({v.value for v in allowed})
+        self.pane.set_busy(deciding, "Deciding…")
+        self.pane.set_allowed({v.value for v in allowed})
 
     def command_enabled(self, name: str) -> bool:
-        """Verdicts: exactly those the shown action allows; the rest: always."""
+        """Verdicts: exactly those the shown action allows; the rest: when they can act."""
         if name.startswith("verdict."):
             return any(VERDICT_COMMANDS[v] == name for v in self._allowed)
+        if name == "queue.undo":
+            return self.flow.can_undo()
+        if name == "queue.copy_trace":
+            loaded = self.loaded
+            return loaded is not None and bool(loaded.detail.trace_id)
+        if name == "queue.read_arguments":
+            return self.loaded is not None
         return True
+
+    # -- breakers ----------------------------------------------------------------------
+
+    def _show_run(self, trace_id: str) -> None:
+        """The breaker's "Show run": the looping run in Traces."""
+        from ..traces.workspace import TracesWorkspace
+
+        traces = self.window().findChild(TracesWorkspace)
+        if traces is None:
+            return
+        self.command_table["go.traces"].trigger()
+        traces.open_run(trace_id)
+
+    def _reset_breaker(self, agent: str) -> None:
+        """The breaker's "Reset…": a lead's decision, in the Autonomy workspace."""
+        from ..autonomy.workspace import AutonomyWorkspace
+
+        autonomy = self.window().findChild(AutonomyWorkspace)
+        if autonomy is None:
+            return
+        self.command_table["go.autonomy"].trigger()
+        autonomy.decisions.reset_breaker(agent)
 
     # -- counts ------------------------------------------------------------------------
 
-    def _counts_changed(self, _shown: int, total: int) -> None:
+    def _counts_changed(self, shown: int, total: int) -> None:
         self.set_summary(f"{total:,} pending")
-        self.filter_bar.set_counts(_shown, total)
-        self._update_placeholder()
+        if not self._history_on:
+            self.filter_bar.set_counts(shown, total)
+            self._update_placeholder()
+
+    def _history_counts_changed(self, shown: int, total: int) -> None:
+        if self._history_on:
+            self.filter_bar.set_counts(shown, total, "in history")
+            self._update_placeholder()
+
+    def _refresh_counts(self) -> None:
+        model = self._active_model()
+        self.filter_bar.set_counts(model.rowCount(), model.total,
+                                   "in history" if self._history_on else "pending")
 
     def _update_placeholder(self) -> None:
-        if self.model.rowCount():
-            if self._list_stack.currentWidget() is not self.view:
-                had_focus = self.placeholder.hasFocus()
-                self._list_stack.setCurrentWidget(self.view)
+        view, model = self._active_view(), self._active_model()
+        if model.rowCount():
+            if self._list_stack.currentWidget() is not view:
+                page = self._list_stack.currentWidget()
+                had_focus = page is not None and page.hasFocus()
+                self._list_stack.setCurrentWidget(view)
                 if had_focus:
                     self.focus_list()
             return
-        if self._loading_queue and self.model.total == 0:
+        if self._history_on:
+            if not self.history.ready:
+                text = "Reading the History…" if self.history.loading else \
+                    "Could not read the History"
+            elif model.total:
+                text = f"No actions match the filter ({model.total:,} in history hidden)"
+            else:
+                text = _EMPTY_HISTORY
+        elif self._loading_queue and model.total == 0:
             text = "Loading the queue…"
-        elif self.model.total:
-            text = f"No actions match the filter ({self.model.total:,} pending hidden)"
+        elif model.total:
+            text = f"No actions match the filter ({model.total:,} pending hidden)"
         else:
             text = _EMPTY
         self.placeholder.setText(text)

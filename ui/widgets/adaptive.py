@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..qt.core import QPoint, QRect, QSize, Qt
 from ..qt.gui import QResizeEvent
-from ..qt.widgets import QLayout, QLayoutItem, QSplitter, QWidget, QWidgetItem
+from ..qt.widgets import QLayout, QLayoutItem, QScrollArea, QSplitter, QWidget, QWidgetItem
 
 
 class FlowLayout(QLayout):
@@ -126,7 +126,11 @@ class AdaptiveSplitter(QSplitter):
 
 def _min_width(widget: QWidget | None) -> int:
     """The width a layout will not go below, as Qt reckons it: an explicit minimum
-    width wins over the hint."""
+    width wins over the hint. A pane that scrolls (a `QScrollArea`) counts with what it
+    holds: side by side, it should not need to scroll sideways."""
     if widget is None:
         return 0
+    if isinstance(widget, QScrollArea) and widget.widget() is not None:
+        inner = _min_width(widget.widget())
+        return inner + 2 * widget.frameWidth() + widget.verticalScrollBar().sizeHint().width()
     return widget.minimumWidth() or max(0, widget.minimumSizeHint().width())

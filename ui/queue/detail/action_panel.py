@@ -1,7 +1,9 @@
 """The proposed action, as the operator must read it before giving a verdict: what
-(action class, arguments), who (agent and version), how risky, under which autonomy
-level, by when, and anything suspicious about it (hidden characters, repairs made at
-ingest), with the verdict buttons at the bottom.
+(action class, arguments, each one's whole value), who (agent and version), how
+risky, under which autonomy level, by when, its trace id, and anything suspicious
+about it (hidden characters, repairs made at ingest), with the verdict buttons at the
+bottom and, above them, why a key press did not decide ("Look first…", "Press A
+again…"). For an action that is no longer pending (the History), what became of it.
 """
 
 from __future__ import annotations
@@ -10,10 +12,9 @@ import json
 import time
 from typing import Any
 
-from countersign.domain import ActionDetail, ActionState, Verdict
+from countersign.domain import ActionDetail, ActionState, DecisionRecord, Verdict
 from countersign.text import one_line
 
-from ...json_tree import JsonValueView
 from ...palette import Palette, Tone, restyle, strip_style, text_style
 from ...qt.core import QRect, Qt, QTimer, Signal
 from ...qt.gui import QResizeEvent
@@ -21,16 +22,22 @@ from ...qt.widgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSplitter,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 from ...widgets.text import PlainTextView, plain_tooltip
+from .argument_reader import ArgumentReader
+from .decision_view import DecisionView
 from .format import describe_deadline
 from .hidden import HiddenFindings, find_hidden, find_hidden_in_text, might_hide
+from .trace_line import TraceLine
 
 #: The description box grows with its text up to this many lines, then scrolls.
 DESCRIPTION_LINES = 6
+#: How long a hint above the verdict buttons stays ("Look first: …").
+HINT_MS = 4_000
 
 
 def _deadline_colour(palette: Palette, urgency: str) -> str:
@@ -93,10 +100,30 @@ class ActionPanel(QWidget):
         self.warning_banner.setWordWrap(True)
         restyle(self.warning_banner,
                 lambda p: strip_style("QLabel", p.warning_banner, "6px 8px"))
+        self.trace = TraceLine(self)
         self.description = PlainTextView(self)
         self.description.setObjectName("description")
-        self.arguments = JsonValueView(self)
-        self.arguments.setObjectName("arguments")
+        self.reader = ArgumentReader(self)
+        #: The JSON tree (or raw text) of the arguments.
+        self.arguments = self.reader.arguments
+        self.decision = DecisionView(self)
+        self.decision.hide()
+        self.body = QSplitter(Qt.Orientation.Vertical, self)
+        self.body.setObjectName("actionBody")
+        self.body.setChildrenCollapsible(False)
+        self.body.addWidget(self.reader)
+        self.body.addWidget(self.decision)
+        self.body.setStretchFactor(0, 3)
+        self.body.setStretchFactor(1, 2)
+        self.hint = plain_label(self, name="verdictHint")
+        self.hint.setWordWrap(True)
+        restyle(self.hint, lambda p: strip_style("QLabel", p.warning_banner, "4px 8px"))
+        self.hint.hide()
+        self._hint_timer = QTimer(self)
+        self._hint_timer.setSingleShot(True)
+        self._hint_timer.setInterval(HINT_MS)
+        self._hint_timer.timeout.connect(self.clear_hint)
+        self._confirming = ""
         self.schema_toggle = QToolButton(self)
         self.schema_toggle.setObjectName("schemaToggle")
         self.schema_toggle.setCheckable(True)
@@ -143,13 +170,15 @@ class ActionPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.agent)
         layout.addWidget(self.deadline_label)
+        layout.addWidget(self.trace)
         layout.addWidget(self.warning_banner)
         layout.addWidget(self._heading("Why the agent wants it (its own description)"))
         layout.addWidget(self.description)
         layout.addWidget(self._heading("Arguments"))
-        layout.addWidget(self.arguments, 1)
+        layout.addWidget(self.body, 1)
         layout.addWidget(self.schema_toggle)
         layout.addWidget(self.schema_view)
+        layout.addWidget(self.hint)
         layout.addLayout(buttons)
 
     def _heading(self, text: str) -> QLabel:
@@ -176,15 +205,18 @@ class ActionPanel(QWidget):
         self.agent.setText(
             f"{one_line(detail.agent, 80)} · version {one_line(detail.agent_version, 40)}"
             f" · action #{detail.id} · via {one_line(detail.source, 40)}")
+        self.trace.set_trace(detail.trace_id)
         self.description.set_text(detail.description or "(The agent gave no description.)")
         self._fit_description()
         if raw_reason is None:
-            self.arguments.show_value(arguments)
+            self.reader.show_value(arguments)
             findings = (find_hidden(arguments) if might_hide(detail.arguments_json)
                         else HiddenFindings())
         else:
-            self.arguments.show_raw(str(arguments), raw_reason)
+            self.reader.show_raw(str(arguments), raw_reason)
             findings = find_hidden_in_text(str(arguments))
+        self.clear_hint()
+        self.decision.hide()
         self._show_warnings(detail, findings)
         self._show_schema(detail.arguments_schema)
         self._deadline = detail.deadline
@@ -193,6 +225,11 @@ class ActionPanel(QWidget):
             self._countdown.stop()
         else:
             self._countdown.start()
+
+    def show_decision(self, detail: ActionDetail, record: DecisionRecord | None) -> None:
+        """Below the arguments, what became of the action (the History shows this)."""
+        self.decision.show_decision(detail, record)
+        self.decision.show()
 
     def _fit_description(self) -> None:
         """As tall as the wrapped description, up to `DESCRIPTION_LINES`, then scroll.
@@ -263,6 +300,24 @@ class ActionPanel(QWidget):
         """Stop the countdown (the pane shows something else)."""
         self._countdown.stop()
         self._deadline = None
+        self.clear_hint()
+
+    # --- hints -----------------------------------------------------------------------
+    def show_hint(self, text: str) -> None:
+        """Why the last key press did not decide, above the buttons for a few seconds."""
+        self.hint.setText(text)
+        self.hint.show()
+        self._hint_timer.start()
+
+    def clear_hint(self) -> None:
+        self._hint_timer.stop()
+        self.hint.clear()
+        self.hint.hide()
+
+    def set_confirming(self, verdict: str) -> None:
+        """``verdict`` (a value) waits for its confirming press: its button says so."""
+        self._confirming = verdict
+        self._sync_buttons()
 
     # --- verdicts --------------------------------------------------------------------
     def set_allowed(self, verdicts: set[str]) -> None:
@@ -275,9 +330,14 @@ class ActionPanel(QWidget):
         self._sync_buttons()
 
     def _sync_buttons(self) -> None:
+        from ..guard import confirm_prompt
+
         for verdict, button in self.buttons.items():
             allowed = verdict in self._allowed
             button.setEnabled(allowed and not self._busy)
-            _text, key, tip = VERDICT_BUTTONS[Verdict(verdict)]
+            text, key, tip = VERDICT_BUTTONS[Verdict(verdict)]
+            confirming = allowed and verdict == self._confirming
+            button.setText(confirm_prompt(Verdict(verdict)) if confirming
+                           else f"{text}  [{key}]")
             suffix = "" if allowed else " (not allowed for this action)"
             button.setToolTip(plain_tooltip(f"{tip} — shortcut {key}{suffix}"))

@@ -4,6 +4,10 @@ left, the proposed action and the verdict buttons on the right.
 `show_action` receives arguments already parsed (the caller parses megabyte JSON off
 the GUI thread); everything here is lazy or capped, so showing an action costs a few
 milliseconds whatever its size.
+
+On a small screen (1024 × 640) the action goes below its reasoning, and the reasoning
+scrolls inside its share rather than asking for its full height: the action and its
+verdict buttons always get the room they need, and the window never grows.
 """
 
 from __future__ import annotations
@@ -11,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from countersign.domain import ActionDetail, ActionState, SpanRecord
+from countersign.domain import ActionDetail, ActionState, DecisionRecord, SpanRecord
 
 from ...inspector import TraceInspector
 from ...palette import restyle, text_style
 from ...qt.core import Qt, Signal
-from ...qt.widgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from ...qt.widgets import QFrame, QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 from ...widgets.adaptive import AdaptiveSplitter
 from .action_panel import ActionPanel
 
@@ -49,13 +53,20 @@ class ActionDetailPane(QWidget):
         restyle(self.message, lambda p: text_style("QLabel", p.muted, "font-size: 14pt;"))
         #: The reasoning chain: the run in the trace inspector, proposing span highlighted.
         self.reasoning = TraceInspector(self)
+        #: The reasoning scrolls when its share is smaller than it needs.
+        self.reasoning_area = QScrollArea(self)
+        self.reasoning_area.setObjectName("reasoningArea")
+        self.reasoning_area.setWidgetResizable(True)
+        self.reasoning_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.reasoning_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.reasoning_area.setWidget(self.reasoning)
         self.action = ActionPanel(self)
         self.action.verdict_requested.connect(self.verdict_requested)
         # Side by side; on a narrow window the reasoning goes above the action.
         self.splitter = AdaptiveSplitter(self, first_share=0.4)
         self.splitter.setObjectName("detailSplitter")
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(self.reasoning)
+        self.splitter.addWidget(self.reasoning_area)
         self.splitter.addWidget(self.action)
         self.splitter.setStretchFactor(0, 9)
         self.splitter.setStretchFactor(1, 11)
@@ -86,6 +97,20 @@ class ActionDetailPane(QWidget):
         pending = detail.state is ActionState.PENDING
         self.action.set_allowed({v.value for v in detail.allowed_verdicts} if pending else set())
         self.stack.setCurrentWidget(self.splitter)
+
+    def show_decision(self, record: DecisionRecord | None) -> None:
+        """What became of the action shown (the History): under its arguments."""
+        if self.detail is not None:
+            self.action.show_decision(self.detail, record)
+
+    def show_hint(self, text: str) -> None:
+        """Why a verdict key did not decide, above the buttons."""
+        if self.detail is not None:
+            self.action.show_hint(text)
+
+    def set_confirming(self, verdict: str) -> None:
+        """The verdict a critical action waits to have confirmed ("" for none)."""
+        self.action.set_confirming(verdict)
 
     def show_loading(self) -> None:
         self._show_message(LOADING_TEXT)
