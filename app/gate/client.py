@@ -325,7 +325,7 @@ class Gate:
         while self._waiting:
             pending = {k: list(v) for k, v in self._waiting.items()}
             try:
-                found = await asyncio.to_thread(self.decisions.for_actions, list(pending))
+                found = await asyncio.to_thread(self.decisions.released_for, list(pending))
                 now = time.time()
                 for action_id, waiters in pending.items():
                     due = min((d for _, d in waiters if d is not None), default=None)

@@ -412,21 +412,26 @@ class DecisionService:
     def released(self, action_id: int) -> DecisionRecord | None:
         """The action's decision once it is final for the agent: None while it is still
         held for undo (what the gate SDK waits on)."""
+        return self.released_for([action_id]).get(action_id)
+
+    def released_for(self, action_ids: Sequence[int]) -> dict[int, DecisionRecord]:
+        """`released` for many actions in one read (the gate's shared poll)."""
+        if not action_ids:
+            return {}
         now = time.time()
         with self.store.read() as session:
             found = session.execute(
                 select(DecisionRow, OutboxRow.next_attempt_at, OutboxRow.attempts)
                 .outerjoin(OutboxRow, OutboxRow.decision_id == DecisionRow.id)
-                .where(DecisionRow.action_id == action_id)
-            ).first()
-            if found is None:
-                return None
-            row, due, attempts = found
-            held = (due is not None and attempts == 0 and due > now
-                    and row.delivery_state == DeliveryState.PENDING.value)
-            return None if held else _record(row)
-
-    # -- expiry and delivery ---------------------------------------------------------
+                .where(DecisionRow.action_id.in_(list(action_ids)))
+            ).all()
+            out: dict[int, DecisionRecord] = {}
+            for row, due, attempts in found:
+                held = (due is not None and attempts == 0 and due > now
+                        and row.delivery_state == DeliveryState.PENDING.value)
+                if not held:
+                    out[row.action_id] = _record(row)
+            return out
 
     def expire_due(self, now: float | None = None, *, limit: int = 500) -> list[int]:
         """Expire pending actions whose deadline has passed; returns their ids."""

@@ -63,3 +63,43 @@ def test_no_undo_after_delivery(store: Store) -> None:
     decisions.mark_delivered(record.id, actor="source:x")
     with pytest.raises(UndoRefused):
         decisions.undo(action_id, actor="ann")
+
+
+def test_an_async_agent_never_sees_a_held_verdict(sqlite_store: Store) -> None:
+    import asyncio
+    import threading
+
+    from countersign.gate import Gate
+
+    gate = Gate(sqlite_store, agent="refunds", poll_interval=0.005)
+    decisions = DecisionService(sqlite_store)
+    polls = threading.Semaphore(0)
+    real = gate.decisions.released_for
+
+    def counting(action_ids: list[int]) -> dict[int, object]:
+        found = real(action_ids)
+        polls.release()
+        return found  # type: ignore[return-value]
+
+    gate.decisions.released_for = counting  # type: ignore[method-assign]
+
+    async def scenario() -> str:
+        agent = asyncio.create_task(gate.request_approval("issue_refund", {"amount": 5}))
+        while not ActionService(sqlite_store).queue_rows():
+            await asyncio.sleep(0.005)
+        action_id = ActionService(sqlite_store).queue_rows()[0].id
+        await asyncio.to_thread(decisions.decide, action_id, Verdict.APPROVE, reviewer="ann",
+                                hold_seconds=30)
+        for _ in range(5):  # the agent's poll runs several times while the verdict is held
+            if agent.done() or not await asyncio.to_thread(polls.acquire, True, 5.0):
+                break
+        assert not agent.done(), "the agent acted on a verdict still held for undo"
+        await asyncio.to_thread(decisions.undo, action_id, actor="ann")
+        await asyncio.to_thread(decisions.decide, action_id, Verdict.REJECT, reviewer="ann",
+                                reason="wrong order")
+        return (await asyncio.wait_for(agent, 30)).outcome
+
+    try:
+        assert asyncio.run(scenario()) == "reject"
+    finally:
+        gate.close()
