@@ -12,13 +12,13 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, TypeVar
 
+from .elided_label import ElidedLabel
 from .palette import Palette, application_palette_changed, restyle, text_style
 from .qt.core import QEvent, QSize, Qt, QTimer, Signal
 from .qt.gui import QActionGroup, QCloseEvent
 from .qt.widgets import (
     QLabel,
     QMainWindow,
-    QMessageBox,
     QSizePolicy,
     QStackedWidget,
     QToolBar,
@@ -34,7 +34,9 @@ if TYPE_CHECKING:
     from countersign.runtime import SourceHealth
     from countersign.session import Services
 
+    from .about import AboutDialog
     from .async_work import BackgroundWork
+    from .connections import ConnectionsDialog
     from .receiver import ConsoleReceiver
 
 W = TypeVar("W", bound=Workspace)
@@ -105,6 +107,7 @@ class MainWindow(QMainWindow):
         # Started by the event loop, so building the window is not counted as a stall.
         QTimer.singleShot(0, self.stall_monitor.start)
         self._health: dict[str, str] = {}
+        self._health_tips: dict[str, str] = {}
         #: The core, opened by the session (`countersign.session.open_services`) after
         #: the window is shown; None until then.
         self.services: Services | None = None
@@ -113,6 +116,8 @@ class MainWindow(QMainWindow):
         self._receiver_timer = QTimer(self)
         self._receiver_timer.setInterval(1000)
         self._receiver_timer.timeout.connect(self._receiver_changed)
+        #: The About box while it is open (it reads the audit head off the GUI thread).
+        self.about_box: AboutDialog | None = None
 
     # -- workspaces --------------------------------------------------------------------
 
@@ -192,15 +197,27 @@ class MainWindow(QMainWindow):
             workspace.attach(services)
 
     def set_source_health(self, health: SourceHealth) -> None:
-        """Called by the runtime whenever a source's status changes."""
+        """Called by the runtime whenever a source's status changes: its status in the
+        health label; its error, in words, in the error label (the technical text in
+        the tooltips)."""
+        from countersign.plugin_host.failures import explain
+
         text = health.status.value
         if health.last_error:
-            text += f" ({health.last_error})"
-            self.show_error(f"{health.name}: {health.last_error}")
+            failure = explain(health.last_error, where=self._source_url(health.name))
+            text += f": {failure.summary} (details: {failure.detail})"
+            self.show_error(f"{health.name}: {failure.summary}", detail=failure.detail)
         self._health[health.name] = f"{health.name}: {health.status.value}"
+        self._health_tips[health.name] = f"{health.name}: {text}"
         self.health_label.setText(" · ".join(self._health.values()))
-        self.health_label.setToolTip(plain_tooltip(
-            "\n".join(f"{name}: {text}" for name in self._health)))
+        self.health_label.setToolTip(plain_tooltip("\n".join(self._health_tips.values())))
+
+    def _source_url(self, name: str) -> str | None:
+        services = self.services
+        found = next((s for s in services.config.sources if s.name == name),
+                     None) if services is not None else None
+        url = found.settings.get("url") if found is not None else None
+        return url if isinstance(url, str) and url else None
 
     def attach_receiver(self, receiver: ConsoleReceiver) -> None:
         """Show the console's OTLP receiver in the status bar (counts once a second)."""
@@ -225,18 +242,20 @@ class MainWindow(QMainWindow):
     def set_sources_none(self) -> None:
         self.health_label.setText("no sources (gate SDK and CLI only)")
 
-    def show_error(self, text: str) -> None:
-        """The last error, one line in the status bar (full text in the tooltip)."""
-        first = text.strip().splitlines()[0] if text.strip() else text
-        self.error_label.setText(first if len(first) <= 90 else first[:89] + "…")
-        self.error_label.setToolTip(plain_tooltip(text))
+    def show_error(self, text: str, *, detail: str = "") -> None:
+        """The last error in the status bar: one line, cut at a word to fit; the whole
+        text (and ``detail``, the technical text behind it) in its tooltip."""
+        tip = f"{text}\n\nDetails: {detail}" if detail and detail != text else text
+        self.error_label.set_full_text(text, tip)
         self.error_label.show()
 
     # -- status bar --------------------------------------------------------------------
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self.error_label = _status_label("lastError", "The last error")
+        self.error_label = ElidedLabel()
+        self.error_label.setObjectName("lastError")
+        self.error_label.setContentsMargins(8, 0, 8, 0)
         restyle(self.error_label, _error_style)
         self.error_label.hide()
         #: Each workspace's summary label (by workspace name), after the error.
@@ -252,12 +271,21 @@ class MainWindow(QMainWindow):
 
     # -- help --------------------------------------------------------------------------
 
-    def show_connections(self) -> None:
+    def show_connections(self) -> ConnectionsDialog:
+        """The Connections dialog, listing besides the file's sources those this console
+        runs on its own (the demo fleet of ``--demo``)."""
         from .connections import open_connections_dialog
 
         services = self.services
-        open_connections_dialog(self, services.config_path if services else None,
-                                services.runtime if services else None, self.receiver)
+        runtime = services.runtime if services else None
+        started = []
+        if services is not None and runtime is not None:
+            listed = {s.name for s in services.config.sources}
+            running = set(runtime.health)
+            started = [c for c in services.source_configs(demo="demo" in running)
+                       if c.name in running and c.name not in listed]
+        return open_connections_dialog(self, services.config_path if services else None,
+                                       runtime, self.receiver, started)
 
     def show_shortcuts(self) -> None:
         dialog = ShortcutsDialog(self.commands, self)
@@ -265,19 +293,21 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
-    def show_about(self) -> None:
-        from importlib.metadata import PackageNotFoundError, version
+    def show_about(self) -> AboutDialog:
+        """Help → About: the version and the audit log's head (read off the GUI thread)."""
+        from .about import AboutDialog
 
-        try:
-            number = version("countersign")
-        except PackageNotFoundError:
-            number = "development"
-        box = QMessageBox(QMessageBox.Icon.Information, "About Countersign",
-                          f"Countersign {number}\n\nReview what AI agents want to do before "
-                          "they do it.", QMessageBox.StandardButton.Ok, self)
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        services = self.services
+        box = AboutDialog(self, services.store_description if services else "not open yet")
+        self.about_box = box
+        box.finished.connect(lambda _result: self._about_closed(box))
+        box.read_head(self.work, services.store if services else None)
         box.open()
+        return box
+
+    def _about_closed(self, box: AboutDialog) -> None:
+        if self.about_box is box:
+            self.about_box = None
 
     # -- closing -----------------------------------------------------------------------
 

@@ -4,7 +4,9 @@ Each source is built exactly as the worker builds it (manifest, settings, class)
 its `ChecksConnection.check` runs with a timeout; sources are checked concurrently so
 one dead server does not make the others wait. A source that cannot even be built
 (unknown plugin, bad settings, missing keyring secret) is reported as failing with that
-error. Errors are printed as text, and every detail passes through `redact` first: a
+error. A failure is told in words (`failures.explain`: refused, DNS, TLS, timeout,
+HTTP 401/403/404/5xx…) with the technical detail beside it, the same words the
+console's Connections dialog shows. Every detail passes through `redact` first: a
 server that echoes the API key in its error body does not put it in the report.
 """
 
@@ -19,6 +21,7 @@ from dataclasses import asdict, dataclass
 from ..config import SourceConfig
 from ..plugin_api import ChecksConnection
 from ..secrets import redact
+from .failures import explain
 from .loading import PluginError, build_source
 
 DEFAULT_TIMEOUT = 10.0
@@ -33,6 +36,8 @@ class CheckResult:
     ok: bool
     detail: str
     seconds: float
+    #: One sentence for people: what failed and what to check (the detail, when ok).
+    summary: str = ""
 
 
 def _describe(exc: BaseException) -> str:
@@ -43,10 +48,13 @@ def _describe(exc: BaseException) -> str:
 async def check_source(config: SourceConfig, *, timeout: float = DEFAULT_TIMEOUT) -> CheckResult:
     """Build one source and run its connection check."""
     began = time.perf_counter()
+    url = config.settings.get("url")
+    where = url if isinstance(url, str) and url else None
 
-    def result(ok: bool, detail: str) -> CheckResult:
+    def result(ok: bool, detail: str, error: BaseException | None = None) -> CheckResult:
+        summary = detail if ok else explain(error or detail, where=where).summary
         return CheckResult(config.name, config.plugin, ok, redact(detail),
-                           round(time.perf_counter() - began, 3))
+                           round(time.perf_counter() - began, 3), redact(summary))
 
     try:
         source = build_source(config)
@@ -56,10 +64,10 @@ async def check_source(config: SourceConfig, *, timeout: float = DEFAULT_TIMEOUT
         return result(True, "loaded (this plugin has no connection check)")
     try:
         detail = await asyncio.wait_for(source.check(), timeout=timeout)
-    except TimeoutError:
-        return result(False, f"no answer within {timeout:g}s")
+    except TimeoutError as exc:
+        return result(False, f"no answer within {timeout:g}s", exc)
     except Exception as exc:
-        return result(False, _describe(exc))
+        return result(False, _describe(exc), exc)
     return result(True, str(detail))
 
 
@@ -77,14 +85,17 @@ def format_table(results: Sequence[CheckResult]) -> str:
     plugin_w = max(6, *(len(r.plugin) for r in results))
     lines = [f"{'NAME':<{name_w}}  {'PLUGIN':<{plugin_w}}  {'OK':<4} {'SECONDS':>7}  DETAIL"]
     for r in results:
-        detail = " ".join(r.detail.split())  # one line, whatever a server answered
+        words = r.summary or r.detail
+        if not r.ok and r.summary and r.summary != r.detail:
+            words = f"{r.summary} ({r.detail})"
+        detail = " ".join(words.split())  # one line, whatever a server answered
         lines.append(f"{r.name:<{name_w}}  {r.plugin:<{plugin_w}}  "
                      f"{'yes' if r.ok else 'NO':<4} {r.seconds:>7.2f}  {detail}")
     return "\n".join(lines)
 
 
 def format_json_lines(results: Sequence[CheckResult]) -> str:
-    """One JSON object per source: {name, plugin, ok, detail, seconds}."""
+    """One JSON object per source: {name, plugin, ok, detail, seconds, summary}."""
     return "\n".join(json.dumps(asdict(r), ensure_ascii=False) for r in results)
 
 

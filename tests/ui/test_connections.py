@@ -56,8 +56,11 @@ def test_add_edit_remove_and_save(qtbot: QtBot, tmp_path: Path, memory_keyring: 
     qtbot.addWidget(dialog)
     assert _cell(dialog, 0, 0) == "prod"
     assert _cell(dialog, 0, 3) == "failing"
-    assert "HTTP 401" in _cell(dialog, 0, 5)  # shown as plain text, tags and all
-    assert "<b>" in _cell(dialog, 0, 5)
+    # In words; the server's own text (tags and all, as plain text) in the tooltip.
+    assert _cell(dialog, 0, 5).startswith("The server at http://127.0.0.1:9 refused the "
+                                          "credentials (HTTP 401)")
+    tip = dialog.table.item(0, 5).toolTip()
+    assert "&lt;b&gt;HTTP 401&lt;/b&gt; bad key" in tip and "<b>" not in tip
 
     form = dialog.add_source()
     qtbot.addWidget(form)
@@ -115,4 +118,4 @@ def test_test_connection_runs_without_blocking(qtbot: QtBot, tmp_path: Path,
     assert (name, ok) == ("prod", False)
     assert detail
     status = dialog.findChild(QLabel, "connectionsStatus")
-    assert status is not None and "FAILED" in status.text()
+    assert status is not None and status.text().startswith("Testing 'prod' failed.")

@@ -7,7 +7,10 @@ source (and its keyring entry); Test builds the source and runs its connection c
 as a task on the qasync loop, so the window never waits on the network. Save writes
 the TOML file (countersign.config.writer); a running console picks source changes up
 on its next start, and receiver changes at once. Server errors are untrusted text:
-shown as plain text only.
+shown as plain text only, and in words (`countersign.plugin_host.failures.explain`:
+"Nothing answers at …: the connection was refused") with the technical text behind
+"Details". Sources this console runs that are not in the file (the demo fleet of
+``--demo``) are listed too, read-only.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +31,7 @@ from countersign.config.writer import (
     with_source,
     without_source,
 )
+from countersign.plugin_host.failures import explain
 from countersign.text import one_line
 
 from ..qt.core import Qt, QTimer, Signal
@@ -47,6 +52,7 @@ from ..qt.widgets import (
     QWidget,
 )
 from ..widgets.text import plain_tooltip
+from .details import MessageWithDetails
 from .form import SourceForm
 
 if TYPE_CHECKING:
@@ -55,6 +61,13 @@ if TYPE_CHECKING:
     from ..receiver import ConsoleReceiver
 
 COLUMNS = ("Name", "Plugin", "Where", "Status", "Last sync", "Last error")
+
+
+def _where(source: SourceConfig) -> str:
+    url = source.settings.get("url")
+    if url:
+        return str(url)
+    return "simulated in this console" if source.plugin == "demo" else ""
 
 
 def _when(stamp: float | None) -> str:
@@ -73,7 +86,8 @@ class ConnectionsDialog(QDialog):
 
     def __init__(self, parent: QWidget | None, config_path: Path,
                  runtime: Runtime | None = None,
-                 receiver: ConsoleReceiver | None = None) -> None:
+                 receiver: ConsoleReceiver | None = None,
+                 started: Sequence[SourceConfig] = ()) -> None:
         super().__init__(parent)
         self.setWindowTitle("Connections")
         self.setObjectName("connectionsDialog")
@@ -84,6 +98,8 @@ class ConnectionsDialog(QDialog):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._tests: dict[str, str] = {}
         self._orphaned: set[str] = set()
+        #: Sources this console runs that the file does not list (``--demo``).
+        self.started = list(started)
         self.dirty = False
         try:
             self.config = load_config(config_path) if config_path.exists() else Config()
@@ -108,11 +124,11 @@ class ConnectionsDialog(QDialog):
         self.table.doubleClicked.connect(lambda _index: self.edit_selected())
         layout.addWidget(self.table)
         layout.addWidget(self._build_receiver_box())
-        self.status = QLabel(problem or f"Configuration file: {config_path}")
-        self.status.setObjectName("connectionsStatus")
-        self.status.setTextFormat(Qt.TextFormat.PlainText)
-        self.status.setWordWrap(True)
-        layout.addWidget(self.status)
+        self.message = MessageWithDetails("connectionsStatus", self)
+        #: The message's sentence (the technical text is behind its Details button).
+        self.status = self.message.text
+        self.message.show_message(problem or f"Configuration file: {config_path}")
+        layout.addWidget(self.message)
 
         row = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
@@ -143,21 +159,37 @@ class ConnectionsDialog(QDialog):
         item = self.table.item(rows[0].row(), 0)
         return item.text() if item else None
 
+    def sources(self) -> list[SourceConfig]:
+        """The rows: the file's sources, then those this console runs besides."""
+        names = {s.name for s in self.config.sources}
+        return [*self.config.sources, *(s for s in self.started if s.name not in names)]
+
+    def _in_file(self, name: str | None) -> bool:
+        return any(s.name == name for s in self.config.sources)
+
     def refresh(self) -> None:
         """Rebuild the rows from the config and the runtime's health (a few rows)."""
         selected = self.selected_name()
         health = self.runtime.health if self.runtime is not None else {}
-        self.table.setRowCount(len(self.config.sources))
-        for row, source in enumerate(self.config.sources):
+        sources = self.sources()
+        self.table.setRowCount(len(sources))
+        for row, source in enumerate(sources):
             known = health.get(source.name)
             status = known.status.value if known else "not running"
             error = (known.last_error if known else None) or self._tests.get(source.name, "")
-            cells = (source.name, source.plugin, str(source.settings.get("url", "")), status,
+            failure = explain(error, where=_where(source) or None) if error else None
+            cells = (source.name, source.plugin, _where(source), status,
                      _when(known.last_sync or known.last_ok) if known else "—",
-                     one_line(error, 300))
+                     one_line(failure.summary, 300) if failure else "")
+            tips = list(cells)
+            if failure is not None:
+                tips[5] = f"{failure.summary}\n\nDetails: {failure.detail}"
+            if not self._in_file(source.name):
+                tips[0] = (f"{source.name} runs in this console but is not in the "
+                           "configuration file (the demo fleet of --demo): nothing to edit")
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)  # plain text: errors come from servers
-                item.setToolTip(plain_tooltip(error if col == 5 else text))
+                item.setToolTip(plain_tooltip(tips[col]))
                 self.table.setItem(row, col, item)
             if source.name == selected:
                 self.table.selectRow(row)
@@ -257,10 +289,23 @@ class ConnectionsDialog(QDialog):
         form.open()
         return form
 
+    def _not_in_file(self, name: str | None, what: str) -> bool:
+        """Say so when the selected row is a source the file does not hold."""
+        if name is None or self._in_file(name):
+            return False
+        self.message.show_message(f"'{name}' runs because the console was started with it "
+                                  f"(--demo); it is not in the configuration file, so there "
+                                  f"is nothing to {what}.")
+        return True
+
     def edit_selected(self) -> SourceForm | None:
         name = self.selected_name()
+        if name is None:
+            self.message.show_message("Select a source in the list to edit it.")
+            return None
         existing = next((s for s in self.config.sources if s.name == name), None)
         if existing is None:
+            self._not_in_file(name, "edit")
             return None
         form = SourceForm(self, existing=existing, taken_names=self._names())
         form.accepted.connect(lambda: self._apply(form, existing.name))
@@ -277,6 +322,8 @@ class ConnectionsDialog(QDialog):
         name = self.selected_name()
         source = next((s for s in self.config.sources if s.name == name), None)
         if source is None:
+            if not self._not_in_file(name, "remove"):
+                self.message.show_message("Select a source in the list to remove it.")
             return
         self.config = without_source(self.config, source.name)
         ref = source.settings.get("api_key")
@@ -287,14 +334,14 @@ class ConnectionsDialog(QDialog):
 
     def _changed(self, text: str) -> None:
         self.dirty = True
-        self.status.setText(text)
+        self.message.show_message(text)
         self.refresh()
 
     def save(self) -> bool:
         try:
             save_config(self.config_path, self.config)
         except (OSError, ConfigWriteError) as exc:
-            self.status.setText(f"Not saved: {exc}")
+            self.message.show_message(f"Not saved: {exc}", failed=True)
             return False
         still_used = {s.settings.get("api_key") for s in self.config.sources}
         for ref in self._orphaned - still_used:
@@ -302,8 +349,8 @@ class ConnectionsDialog(QDialog):
                 secrets.delete_secret(ref)
         self._orphaned.clear()
         self.dirty = False
-        self.status.setText(f"Saved to {self.config_path}; running sources change on the "
-                            f"next start")
+        self.message.show_message(f"Saved to {self.config_path}; running sources change "
+                                  "on the next start")
         self._apply_receiver()
         self.saved.emit(self.config_path)
         return True
@@ -311,12 +358,16 @@ class ConnectionsDialog(QDialog):
     # -- test connection -------------------------------------------------------------
 
     def test_selected(self) -> asyncio.Task[Any] | None:
-        """Check the selected source's connection off the GUI's critical path."""
+        """Check the selected source's connection off the GUI's critical path; with no
+        row selected, say what to do."""
         name = self.selected_name()
-        source = next((s for s in self.config.sources if s.name == name), None)
+        source = next((s for s in self.sources() if s.name == name), None)
         if source is None:
+            self.message.show_message(
+                "Select a source in the list, then press Test connection." if self.sources()
+                else "There is no source to test yet: add one with Add… first.")
             return None
-        self.status.setText(f"Testing '{source.name}'…")
+        self.message.show_message(f"Testing '{source.name}'…")
         self.buttons["test"].setEnabled(False)
         task = asyncio.get_event_loop().create_task(self._test(source))
         self._tasks.add(task)
@@ -330,10 +381,13 @@ class ConnectionsDialog(QDialog):
             result = await check_source(source, timeout=10.0)
         finally:
             self.buttons["test"].setEnabled(True)
-        text = f"'{source.name}': {'OK' if result.ok else 'FAILED'}: {result.detail}"
+        words = result.summary or result.detail
+        if result.ok:
+            text = f"'{source.name}' works: {words}"
+        else:
+            text = f"Testing '{source.name}' failed. {words}"
         self._tests[source.name] = "" if result.ok else result.detail
-        self.status.setText(one_line(text, 500))
-        self.status.setToolTip(plain_tooltip(result.detail))
+        self.message.show_message(one_line(text, 500), result.detail, failed=not result.ok)
         self.refresh()
         self.tested.emit(source.name, result.ok, result.detail)
 
@@ -354,12 +408,15 @@ class ConnectionsDialog(QDialog):
 
 def open_connections_dialog(parent: QWidget | None, config_path: Path | None,
                             runtime: Runtime | None = None,
-                            receiver: ConsoleReceiver | None = None) -> ConnectionsDialog:
+                            receiver: ConsoleReceiver | None = None,
+                            started: Sequence[SourceConfig] = ()) -> ConnectionsDialog:
     """Open the dialog (window-modal, non-blocking) on ``config_path`` (default: the
-    user's configuration file) and return it."""
+    user's configuration file) and return it; ``started`` are the sources the console
+    runs that the file does not list."""
     from countersign.config import default_config_path
 
-    dialog = ConnectionsDialog(parent, config_path or default_config_path(), runtime, receiver)
+    dialog = ConnectionsDialog(parent, config_path or default_config_path(), runtime, receiver,
+                               started)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()
     return dialog
