@@ -21,7 +21,8 @@ from ..qt.widgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 from ..widgets.text import PlainTextView, plain_tooltip
 from . import span_content as content
 from .documents import DocumentsView
-from .format import compact_count, cost_text, is_error, span_duration
+from .format import UNKNOWN, compact_count, cost_text, is_error, span_duration
+from .links_bar import CallLinksBar
 from .span_content import ParsedJson
 
 EMPTY_TITLE = "Select a span to see what it did"
@@ -41,6 +42,8 @@ class SpanDetailView(QWidget):
         self.meta.setObjectName("spanMeta")
         restyle(self.meta, lambda p: text_style("QLabel", p.muted))
         self.meta.setWordWrap(True)
+        #: The spans this one's tool call ids link it to (filled by the inspector).
+        self.links = CallLinksBar(self)
         self.error_banner = QLabel(self)
         self.error_banner.setObjectName("spanError")
         self.error_banner.setWordWrap(True)
@@ -82,6 +85,7 @@ class SpanDetailView(QWidget):
         layout.setSpacing(3)
         layout.addWidget(self.title)
         layout.addWidget(self.meta)
+        layout.addWidget(self.links)
         layout.addWidget(self.error_banner)
         layout.addWidget(self.tabs, 1)
         self._wanted_tab = ""
@@ -98,6 +102,7 @@ class SpanDetailView(QWidget):
         self.span = None
         self.title.setText(EMPTY_TITLE)
         self.meta.clear()
+        self.links.clear()
         self.error_banner.hide()
         self._filling = True
         self.tabs.clear()
@@ -128,14 +133,21 @@ class SpanDetailView(QWidget):
 
     @staticmethod
     def meta_text(span: SpanRecord) -> str:
+        running = span.end_ns is None
         parts = [one_line(p, 60) for p in (span.model, span.provider) if p]
-        parts.append(duration_text(span_duration(span)))
+        if not running:
+            parts.append(duration_text(span_duration(span)))
         if span.prompt_tokens is not None or span.completion_tokens is not None:
             parts.append(f"{compact_count(span.prompt_tokens or 0)} in → "
                          f"{compact_count(span.completion_tokens or 0)} out tokens")
+            if span.cost is None:
+                parts.append(f"cost {UNKNOWN}")  # a model call without a price: not free
         if span.cost is not None:
             parts.append(cost_text(span.cost))
-        parts.append(f"status {one_line(span.status_code, 20)}")
+        if running and not is_error(span):  # its status comes when it ends
+            parts.append("running, no status yet")
+        else:
+            parts.append(f"status {one_line(span.status_code, 20)}")
         parts.append(f"span {one_line(span.span_id, 32)}")
         return " · ".join(parts)
 

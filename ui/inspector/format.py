@@ -28,7 +28,15 @@ def compact_count(n: int) -> str:
     return f"{n / 1e6:.1f}M"
 
 
-def cost_text(cost: float) -> str:
+#: What an unknown number is shown as: no span carried it (not zero, not free).
+UNKNOWN = "—"
+
+
+def cost_text(cost: float | None) -> str:
+    """``$0.0042``, ``$1.25``, ``$1,204``; `UNKNOWN` when no price was recorded (a run
+    without cost data is not free, so it never reads ``$0``)."""
+    if cost is None:
+        return UNKNOWN
     if cost == 0:
         return "$0"
     if cost < 0.01:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from countersign.domain import SpanRecord
+from countersign.domain import SpanKind, SpanRecord
 from countersign.text import duration_text, one_line
 
 from ..async_work import BackgroundWork
@@ -37,8 +37,10 @@ from ..qt.widgets import (
     QWidget,
 )
 from ..widgets.text import plain_tooltip
+from .call_links import requesting_call, tool_call_id, tool_calls
 from .detail import SpanDetailView
-from .format import compact_count, cost_text
+from .format import UNKNOWN, compact_count, cost_text
+from .links_bar import LINK_KEY, SpanLink
 from .run_tree import RunTree, SpanNode, build_run_tree
 from .search import RunSearch, SearchBar
 from .span_tree import PROPOSER_ROLE, SPAN_ROLE, Column, SpanTreeModel
@@ -193,12 +195,14 @@ class TraceInspector(QWidget):
         self.tree.doubleClicked.connect(self._on_double_clicked)
         header = self.tree.timeline_header
         header.windowChanged.connect(lambda: self.zoom_button.setVisible(header.zoomed))
+        self.detail.links.linkActivated.connect(self._follow_link)
         self.search.matchesChanged.connect(self._on_matches)
         self.search.currentChanged.connect(self._on_match_moved)
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
         for keys, slot in (("F3", lambda: self.search_bar.jump(+1)),
                            ("Shift+F3", lambda: self.search_bar.jump(-1)),
-                           ("Ctrl+F", self.focus_search)):
+                           ("Ctrl+F", self.focus_search),
+                           (LINK_KEY, self.jump_to_linked_call)):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(context)
             shortcut.activated.connect(slot)
@@ -295,6 +299,51 @@ class TraceInspector(QWidget):
             self.select_node(self.run.proposer)
             self.tree.setFocus(Qt.FocusReason.OtherFocusReason)
 
+    def jump_to_linked_call(self) -> bool:
+        """From a tool span to the LLM call that asked for it, from an LLM call to the
+        tool span of its first tool call (`LINK_KEY`); False when there is none."""
+        for button in self.detail.links.buttons:
+            if button.isEnabled():
+                button.click()
+                return True
+        return False
+
+    def _follow_link(self, span_id: str) -> None:
+        if self.select_span(span_id):
+            self.tree.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _show_links(self, node: SpanNode) -> None:
+        """The links of the span on show (see call_links.py)."""
+        span = node.span
+        links = self.detail.links
+        if span is None or span.kind not in (SpanKind.TOOL, SpanKind.LLM):
+            links.clear()
+            return
+        if span.kind is SpanKind.TOOL:
+            call_id = tool_call_id(span)
+            if call_id is None:
+                links.clear()
+                return
+            asker = requesting_call(self.run, node)
+            if asker is None or asker.span is None:
+                links.set_links("Asked for by", [SpanLink(
+                    f"call {call_id}", None,
+                    f"No LLM call in this run asked for tool call {call_id}")])
+            else:
+                links.set_links("Asked for by", [SpanLink(
+                    f"↑ {asker.span.name}", asker.span.span_id,
+                    f"Select the LLM call that asked for this tool call ({call_id}) · "
+                    f"{LINK_KEY}")])
+            return
+        found = tool_calls(self.run, node)
+        links.set_links("Its tool calls", [
+            SpanLink(f"↓ {link.name}", link.node.span.span_id, f"Select the tool span that "
+                     f"carried out call {link.call_id}" + ("" if i else f" · {LINK_KEY}"))
+            if link.node is not None and link.node.span is not None else
+            SpanLink(f"{link.name} (not run)", None, f"No tool span in this run carries "
+                     f"call id {link.call_id}: the tool was not run, or not traced")
+            for i, link in enumerate(found)])
+
     def zoom_to_span(self, span_id: str) -> None:
         """Fit the timeline to one span (double-click on its bar does this)."""
         node = self.run.by_id.get(span_id)
@@ -318,6 +367,9 @@ class TraceInspector(QWidget):
             self.detail.clear()
             return
         self.detail.show_span(span, proposer=bool(current.data(PROPOSER_ROLE)))
+        node = self.model.node(current)
+        if node is not None:
+            self._show_links(node)
         self.spanSelected.emit(span.span_id)
 
     def _on_double_clicked(self, index: QModelIndex) -> None:
@@ -342,14 +394,20 @@ class TraceInspector(QWidget):
     def _summary(tree: RunTree, highlight_span_id: str | None) -> str:
         if not tree.nodes:
             return "This run has no spans."
-        roots = tree.root.children
-        parts = [f"{len(tree.nodes):,} spans", duration_text(tree.duration_ns)]
-        tokens = sum(node.sum_tokens for node in roots)
-        cost = sum(node.sum_cost for node in roots)
-        if tokens:
-            parts.append(f"{compact_count(tokens)} tokens")
-        if cost:
-            parts.append(cost_text(cost))
+        parts = [f"{len(tree.nodes):,} spans"]
+        if tree.running:  # the run is what its root says: open until the root has ended
+            waiting = "" if tree.root_span is not None else ", its root span not yet seen"
+            parts.insert(0, f"running{waiting}")
+            parts.append(f"{duration_text(tree.duration_ns)} so far")
+        else:
+            parts.append(duration_text(tree.duration_ns))
+        if tree.total_tokens:
+            parts.append(f"{compact_count(tree.total_tokens)} tokens")
+        cost = tree.total_cost
+        if cost is None:
+            parts.append(f"cost {UNKNOWN}" if tree.unpriced else "no cost recorded")
+        else:
+            parts.append(f"cost {'≥ ' if tree.unpriced else ''}{cost_text(cost)}")
         if tree.errors:
             parts.append(f"{tree.errors:,} failed")
         if tree.orphans:

@@ -30,9 +30,9 @@ class SpanNode:
     """One span in the tree (the invisible root has ``span`` None)."""
 
     __slots__ = (
-        "attempt", "children", "depth", "error", "on_path", "order", "orphan", "own_cost",
-        "own_tokens", "parent", "proposer", "retries", "row", "span", "sum_cost",
-        "sum_tokens",
+        "attempt", "children", "cost_known", "depth", "error", "on_path", "order", "orphan",
+        "own_cost", "own_tokens", "parent", "proposer", "retries", "row", "span", "sum_cost",
+        "sum_tokens", "unpriced",
     )
 
     def __init__(self, span: SpanRecord | None) -> None:
@@ -50,6 +50,11 @@ class SpanNode:
         self.own_cost = None if span is None else span.cost
         self.sum_tokens = self.own_tokens or 0
         self.sum_cost = self.own_cost or 0.0
+        #: Whether this span or one below it carried a cost (else `sum_cost` is unknown).
+        self.cost_known = self.own_cost is not None
+        #: Model calls (spans with tokens) here and below that carried no cost: a sum
+        #: over them is a lower bound, not a total.
+        self.unpriced = int(self.own_cost is None and self.own_tokens is not None)
         #: On the first attempt of a retried step: how many retries followed.
         self.retries = 0
         #: On a retry: which one (1 for the first retry).
@@ -79,6 +84,35 @@ class RunTree:
     retry_loops: list[RetryLoop] = field(default_factory=list)
     errors: int = 0
     orphans: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(node.sum_tokens for node in self.root.children)
+
+    @property
+    def total_cost(self) -> float | None:
+        """The run's cost, None when no span carried one (unknown, not free)."""
+        tops = self.root.children
+        return sum(n.sum_cost for n in tops) if any(n.cost_known for n in tops) else None
+
+    @property
+    def unpriced(self) -> int:
+        """Model calls of the run that carried no cost."""
+        return sum(node.unpriced for node in self.root.children)
+
+    @property
+    def root_span(self) -> SpanNode | None:
+        """The run's root: the top-level span that names no parent (None until it has
+        arrived; orphans sit at the top level too, but name a parent)."""
+        return next((n for n in self.root.children
+                     if n.span is not None and not n.span.parent_span_id), None)
+
+    @property
+    def running(self) -> bool:
+        """True until the root span has arrived with an end time (as `RunSummary.state`)."""
+        root = self.root_span
+        return bool(self.nodes) and (root is None or root.span is None
+                                     or root.span.end_ns is None)
 
     @property
     def duration_ns(self) -> int:
@@ -192,6 +226,8 @@ def _roll_up(ordered: list[SpanNode]) -> None:
         if parent is not None and parent.span is not None:
             parent.sum_tokens += node.sum_tokens
             parent.sum_cost += node.sum_cost
+            parent.cost_known = parent.cost_known or node.cost_known
+            parent.unpriced += node.unpriced
 
 
 def _find_retries(tree: RunTree) -> None:

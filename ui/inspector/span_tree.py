@@ -20,7 +20,7 @@ from ..palette import colours, qcolor
 from ..qt.core import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from ..qt.gui import QFont
 from ..widgets.text import plain_tooltip
-from .format import compact_count, cost_text, own_and_total, span_duration
+from .format import UNKNOWN, compact_count, cost_text, own_and_total, span_duration
 from .kinds import error_color, kind_icon
 from .run_tree import RunTree, SpanNode, build_run_tree
 
@@ -64,6 +64,22 @@ _ALIGN = Qt.ItemDataRole.TextAlignmentRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
 _BRANCH = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _LEAF = _BRANCH | Qt.ItemFlag.ItemNeverHasChildren
+
+
+def cost_cell(node: SpanNode) -> str:
+    """The Cost cell: the span's own cost and, on parents, the subtree's. A model call
+    without a price shows `UNKNOWN` (never ``$0``); a sum over calls of which some had
+    no price is a lower bound (``≥ $0.42``)."""
+    own_unpriced = node.own_cost is None and node.own_tokens is not None
+    own = (cost_text(node.own_cost) if node.own_cost is not None
+           else UNKNOWN if own_unpriced else None)
+    total = None
+    if node.children:
+        if any(child.cost_known for child in node.children):
+            total = ("≥ " if node.unpriced else "") + cost_text(node.sum_cost)
+        elif node.unpriced - own_unpriced:
+            total = UNKNOWN
+    return own_and_total(own, total)
 
 
 def name_text(node: SpanNode) -> str:
@@ -244,12 +260,11 @@ class SpanTreeModel(QAbstractItemModel):
                      if node.children and node.sum_tokens != (node.own_tokens or 0) else None)
             return own_and_total(own, total)
         if column == Column.COST:
-            own = None if node.own_cost is None else cost_text(node.own_cost)
-            total = (cost_text(node.sum_cost)
-                     if node.children and node.sum_cost != (node.own_cost or 0.0) else None)
-            return own_and_total(own, total)
+            return cost_cell(node)
         if column == Column.STATUS:
-            return "error" if node.error else one_line(span.status_code.lower(), 12)
+            if node.error:
+                return "error"
+            return "running" if span.end_ns is None else one_line(span.status_code.lower(), 12)
         return ""
 
     def _bar(self, node: SpanNode) -> tuple[int, int | None, Any, bool]:
@@ -268,10 +283,14 @@ class SpanTreeModel(QAbstractItemModel):
                          f"{span.completion_tokens or 0:,} out")
             if node.children:
                 lines.append(f"With its children: {node.sum_tokens:,} tokens")
-        elif column == Column.COST and node.sum_cost:
-            lines.append(f"Own: ${node.own_cost or 0:,.6f}")
-            if node.children:
+        elif column == Column.COST and (node.cost_known or node.unpriced):
+            lines.append("Own: " + (f"${node.own_cost:,.6f}" if node.own_cost is not None
+                                    else "no cost recorded (unknown, not free)"))
+            if node.children and node.cost_known:
                 lines.append(f"With its children: ${node.sum_cost:,.6f}")
+            if node.unpriced:
+                lines.append(f"{node.unpriced:,} model call(s) here carry no cost: "
+                             "a sum over them is a lower bound.")
         elif column == Column.TIMELINE:
             offset = span.start_ns - self.tree.start_ns
             lines.append(f"starts at +{duration_text(offset)}, lasts "
