@@ -1,6 +1,7 @@
-"""The row above the Traces list: agent, time range, status, minimum duration, tokens
-and cost, "has a pending action", and text in the run's name — turned into the
-core's `RunQuery`."""
+"""The row above the Traces list: agent, time range, status (running, failed, ok),
+minimum duration, tokens and cost, "has a pending action", whether to list the runs
+that only repeat a model call of another run, and text in the run's name — turned
+into the core's `RunQuery`."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ TIME_PRESETS: tuple[tuple[str, int | None], ...] = (
     ("Custom…", -1),
 )
 STATUSES: tuple[tuple[str, str | None], ...] = (
-    ("Any status", None), ("Failed", "error"), ("OK", "ok"), ("Unset", "unset"))
+    ("Any status", None), ("Running", "running"), ("Failed", "error"), ("OK", "ok"),
+    ("Unset", "unset"))
 
 
 def _spin(parent: QWidget, name: str, tip: str, suffix: str, *, decimals: int = 0,
@@ -95,6 +97,11 @@ class TracesFilterBar(QWidget):
                               "", decimals=2, maximum=1e7, prefix="≥ $", anything="Any cost")
         self.pending = QCheckBox("Has a pending action", self)
         self.pending.setObjectName("pendingFilter")
+        self.duplicates = QCheckBox("Show repeated model calls", self)
+        self.duplicates.setObjectName("duplicatesFilter")
+        self.duplicates.setToolTip(plain_tooltip(
+            "List, dimmed, the runs that only repeat a model call of another run (a second "
+            "instrumentation recorded the same call); their tokens are counted once"))
         self.text = QLineEdit(self)
         self.text.setObjectName("runTextFilter")
         self.text.setPlaceholderText("Run name contains…")
@@ -108,7 +115,7 @@ class TracesFilterBar(QWidget):
         layout = FlowLayout(self)
         for widget in (self.agent, self.period, self.since, self.until, self.status,
                        self.min_duration, self.min_tokens, self.min_cost, self.pending,
-                       self.text, self.count):
+                       self.duplicates, self.text, self.count):
             layout.add(widget)
         for combo in (self.agent, self.period, self.status):
             combo.currentIndexChanged.connect(self._changed)
@@ -117,6 +124,7 @@ class TracesFilterBar(QWidget):
         for edit in (self.since, self.until):
             edit.dateTimeChanged.connect(self._changed)
         self.pending.toggled.connect(self._changed)
+        self.duplicates.toggled.connect(self._changed)
         self.text.textChanged.connect(self._changed)
 
     def _changed(self, *_args: object) -> None:
@@ -169,5 +177,6 @@ class TracesFilterBar(QWidget):
             min_cost=self.min_cost.value() or None,
             has_pending_action=True if self.pending.isChecked() else None,
             text=text or None,
+            include_duplicates=self.duplicates.isChecked(),
             limit=PAGE_SIZE,
         )

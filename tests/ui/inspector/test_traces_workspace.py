@@ -117,10 +117,12 @@ def test_filtering_is_debounced_and_stale_results_dropped(qtbot, traces) -> None
     loaded: list[int] = []
     traces.runsLoaded.connect(loaded.append)
     bar.agent.setCurrentIndex(bar.agent.findData("billing-bot"))
-    bar.status.setCurrentIndex(1)  # failed only
+    bar.status.setCurrentIndex(bar.status.findText("Failed"))
     bar.text.setText("ticket #1")
     qtbot.waitUntil(lambda: bool(loaded), timeout=10_000)
-    qtbot.wait(300)
+    # Settled: no filter change waits for its debounce, no first page is being read,
+    # so no further query can land.
+    qtbot.waitUntil(lambda: traces.settled, timeout=10_000)
     assert len(loaded) == 1  # three changes, one query
     runs = [traces.model.run_at(r) for r in range(traces.model.rowCount())]
     assert runs and all(r.agent_name == "billing-bot" and r.status == "error" for r in runs)
@@ -133,7 +135,7 @@ def test_filtering_is_debounced_and_stale_results_dropped(qtbot, traces) -> None
     bar.min_tokens.setValue(10**9)  # nothing uses that many
     traces.apply_filter()
     qtbot.waitUntil(lambda: bar.count.text() == "0 runs", timeout=10_000)
-    qtbot.wait(200)
+    qtbot.waitUntil(lambda: traces.work.busy == 0, timeout=10_000)  # the older one is back
     assert traces.model.rowCount() == 0
 
 
@@ -168,5 +170,5 @@ def test_opening_a_run_shows_it_in_the_inspector(qtbot, traces) -> None:
     with qtbot.waitSignal(traces.runShown, timeout=10_000) as shown:
         traces.open_run(second.trace_id)
     assert shown.args == [second.trace_id]
-    qtbot.wait(200)
+    qtbot.waitUntil(lambda: traces.work.busy == 0, timeout=10_000)  # the first is back
     assert len(inspector.run.nodes) == second.span_count
