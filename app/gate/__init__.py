@@ -12,10 +12,11 @@ that break the schema, a schema that is not valid; the message names the argumen
 from ..domain import Risk, SpanKind
 from ..store.engine import StoreError, StoreUnavailable
 from .checks import GateInputError
-from .client import Gate, GateVerdict, Run
+from .client import ApprovalOptions, Gate, GateVerdict, Run
 from .steps import Document, Message, Step
 
 __all__ = [
+    "ApprovalOptions",
     "Document",
     "Gate",
     "GateInputError",

@@ -33,10 +33,11 @@ import datetime as dt
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel
 from sqlalchemy import select
+from typing_extensions import Unpack
 
 from ..domain import (
     OPERATOR_VERDICTS,
@@ -125,6 +126,32 @@ def _deadline(timeout: float | None, deadline: dt.datetime | None) -> float | No
             raise ValueError("deadline must be timezone-aware")
         return deadline.timestamp()
     return time.time() + timeout if timeout is not None else None
+
+
+class ApprovalOptions(TypedDict, total=False):
+    """The options of `Gate.request_approval` and `Gate.request_approval_sync` (one
+    list for both forms). All are optional."""
+
+    #: The JSON Schema the arguments follow; edits are validated against it.
+    schema: dict[str, Any] | None
+    #: What the action does, in the agent's words (shown beside the arguments).
+    description: str
+    #: low / medium / high / critical (default medium); critical always waits.
+    risk: Risk | str
+    #: Seconds to wait for a verdict before the action expires (never a rejection).
+    timeout: float | None
+    #: An absolute, timezone-aware deadline instead of ``timeout``.
+    deadline: dt.datetime | None
+    #: The steps that led to the action, stored as spans of its run.
+    reasoning: Sequence[Step | SpanRecord]
+    #: Asking again with the same key returns the same action (a restarted agent).
+    idempotency_key: str | None
+    #: The run (trace) the action belongs to; default: the current OpenTelemetry span's.
+    run: Run | None
+    #: The verdicts the operator may give (default: approve, edit, reject, respond).
+    allowed_verdicts: Sequence[Verdict | str] | None
+    #: Settle the verdict as delivered once returned (default True).
+    acknowledge: bool
 
 
 class Gate:
@@ -275,36 +302,35 @@ class Gate:
 
     # -- async API -------------------------------------------------------------------
 
-    async def request_approval(
-        self,
-        action_class: str,
-        arguments: Any,
-        *,
-        schema: dict[str, Any] | None = None,
-        description: str = "",
-        risk: Risk | str = Risk.MEDIUM,
-        timeout: float | None = None,
-        deadline: dt.datetime | None = None,
-        reasoning: Sequence[Step | SpanRecord] = (),
-        idempotency_key: str | None = None,
-        run: Run | None = None,
-        allowed_verdicts: Sequence[Verdict | str] | None = None,
-        acknowledge: bool = True,
-    ) -> GateVerdict:
-        """Record the action and wait for its verdict (see the module docstring)."""
-        due = _deadline(timeout, deadline)
-        action_id, run, verdict = await asyncio.to_thread(
-            self._record, action_class, arguments, schema=schema, description=description,
-            risk=risk, deadline=due, reasoning=reasoning, idempotency_key=idempotency_key,
-            run=run, allowed=allowed_verdicts, acknowledge=acknowledge,
-        )
+    async def request_approval(self, action_class: str, arguments: Any,
+                               **options: Unpack[ApprovalOptions]) -> GateVerdict:
+        """Record the action and wait for its verdict (see the module docstring and
+        `ApprovalOptions`)."""
+        action_id, run, due, verdict = await asyncio.to_thread(
+            self._begin, action_class, arguments, options)
         if verdict is not None:  # decided and acknowledged by the request itself
             return verdict
         decision = await self.wait_for(action_id, deadline=due)
         verdict = await asyncio.to_thread(self._verdict, decision, run)
-        if acknowledge:
+        if options.get("acknowledge", True):
             await self.acknowledge(verdict)
         return verdict
+
+    def _begin(self, action_class: str, arguments: Any, options: ApprovalOptions,
+               ) -> tuple[int, Run, float | None, GateVerdict | None]:
+        """Check and record the request, for both forms: (action id, run, deadline,
+        the verdict when the autonomy policy gave one at once)."""
+        due = _deadline(options.get("timeout"), options.get("deadline"))
+        action_id, run, verdict = self._record(
+            action_class, arguments, schema=options.get("schema"),
+            description=options.get("description", ""),
+            risk=options.get("risk", Risk.MEDIUM), deadline=due,
+            reasoning=options.get("reasoning", ()),
+            idempotency_key=options.get("idempotency_key"), run=options.get("run"),
+            allowed=options.get("allowed_verdicts"),
+            acknowledge=options.get("acknowledge", True),
+        )
+        return action_id, run, due, verdict
 
     async def wait_for(self, action_id: int, *, deadline: float | None = None) -> DecisionRecord:
         """Wait for the decision on ``action_id`` (one shared poll for all waiters)."""
@@ -353,35 +379,16 @@ class Gate:
 
     # -- sync API --------------------------------------------------------------------
 
-    def request_approval_sync(
-        self,
-        action_class: str,
-        arguments: Any,
-        *,
-        schema: dict[str, Any] | None = None,
-        description: str = "",
-        risk: Risk | str = Risk.MEDIUM,
-        timeout: float | None = None,
-        deadline: dt.datetime | None = None,
-        reasoning: Sequence[Step | SpanRecord] = (),
-        idempotency_key: str | None = None,
-        run: Run | None = None,
-        allowed_verdicts: Sequence[Verdict | str] | None = None,
-        acknowledge: bool = True,
-    ) -> GateVerdict:
+    def request_approval_sync(self, action_class: str, arguments: Any,
+                              **options: Unpack[ApprovalOptions]) -> GateVerdict:
         """The blocking form of `request_approval`, for agents without asyncio."""
-        due = _deadline(timeout, deadline)
-        action_id, run, verdict = self._record(
-            action_class, arguments, schema=schema, description=description, risk=risk,
-            deadline=due, reasoning=reasoning, idempotency_key=idempotency_key, run=run,
-            allowed=allowed_verdicts, acknowledge=acknowledge,
-        )
+        action_id, run, due, verdict = self._begin(action_class, arguments, options)
         if verdict is not None:  # decided and acknowledged by the request itself
             return verdict
         while (decision := self._settle_if_due(action_id, due)) is None:
             time.sleep(self.poll_interval)
         verdict = self._verdict(decision, run)
-        if acknowledge:
+        if options.get("acknowledge", True):
             self.decisions.mark_delivered(verdict.decision_id, actor=f"agent:{self.agent}")
         return verdict
 
