@@ -29,6 +29,7 @@ from ..autonomy.breaker_banner import BreakerBanner
 from ..palette import restyle, text_style
 from ..qt.core import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from ..qt.widgets import (
+    QApplication,
     QLabel,
     QSplitter,
     QStackedWidget,
@@ -37,6 +38,7 @@ from ..qt.widgets import (
     QVBoxLayout,
     QWidget,
 )
+from ..widgets.text import copy_selection
 from ..workspace import Workspace
 from .banner import BannerKind, MessageBanner
 from .commands import QUEUE_COMMANDS, VERDICT_COMMANDS
@@ -192,7 +194,7 @@ class QueueWorkspace(Workspace):
         commands["go.filter"].triggered.connect(self.filter_bar.focus_text)
         commands["queue.send_to_review"].triggered.connect(self.send_to_review)
         commands["queue.undo"].triggered.connect(self.flow.undo_last)
-        commands["queue.copy_trace"].triggered.connect(self.pane.action.trace.copy)
+        commands["queue.copy_trace"].triggered.connect(self.copy)
         commands["queue.read_arguments"].triggered.connect(self.pane.action.reader.focus_tree)
         commands["queue.history"].toggled.connect(self.show_history)
         self.filter_bar.filterChanged.connect(self.model.set_filter)
@@ -594,6 +596,12 @@ class QueueWorkspace(Workspace):
         if name == "queue.read_arguments":
             return self.loaded is not None
         return True
+
+    def copy(self) -> None:
+        """Ctrl+C: the text selected where the keyboard is (read-only views do not take
+        the key from the window), else the trace id of the action on screen."""
+        if not copy_selection(QApplication.focusWidget()):
+            self.pane.action.trace.copy()
 
     # -- breakers ----------------------------------------------------------------------
 

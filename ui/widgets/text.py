@@ -33,6 +33,7 @@ from ..qt.core import Qt
 from ..qt.gui import (
     QFont,
     QFontDatabase,
+    QGuiApplication,
     QSyntaxHighlighter,
     QTextCharFormat,
     QTextDocument,
@@ -42,6 +43,7 @@ from ..qt.widgets import (
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -136,6 +138,22 @@ def plain_tooltip(text: str, limit: int = 1_500) -> str:
     if cut:
         body += html.escape(f"… (+{cut:,} characters; use “View whole value”)")
     return f"<p style='white-space:pre-wrap'>{body}</p>"
+
+
+def copy_selection(widget: QWidget | None) -> bool:
+    """Copy the text selected in ``widget`` (a text view, line edit or selectable
+    label); False when it has no selection. For a window command on Ctrl+C: read-only
+    text views do not claim the key, so the command must copy their selection."""
+    if isinstance(widget, QPlainTextEdit) and widget.textCursor().hasSelection():
+        widget.copy()
+        return True
+    if isinstance(widget, QLineEdit) and widget.hasSelectedText():
+        widget.copy()
+        return True
+    if isinstance(widget, QLabel) and widget.hasSelectedText():
+        QGuiApplication.clipboard().setText(widget.selectedText())
+        return True
+    return False
 
 
 def monospace_font() -> QFont:

@@ -1,0 +1,134 @@
+"""The Queue on a 1024 × 640 screen with the demo fleet's real actions: nothing
+overlaps or sticks out, the verdict buttons are on screen, and the window never
+resizes itself (after J through every action, after a long notice or error)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import combinations
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QApplication,
+    QLayout,
+    QSplitter,
+    QStackedWidget,
+    QWidget,
+)
+from pytestqt.qtbot import QtBot
+
+from countersign_ui.main_window import MainWindow
+
+from .conftest import queue_of
+from .test_demo_fleet_e2e import fleet  # noqa: F401 - fixture
+from .test_queue_e2e import (  # the window of the Queue e2e
+    WAIT_MS,
+    press,
+    services,  # noqa: F401 - fixture
+    window,  # noqa: F401 - fixture
+)
+
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+
+SMALL = QSize(1024, 640)
+
+
+def _laid_out(layout: QLayout | None) -> Iterator[QWidget]:
+    """The widgets a layout places (its nested layouts' too)."""
+    if layout is None:
+        return
+    for i in range(layout.count()):
+        item = layout.itemAt(i)
+        if item is None:
+            continue
+        if item.widget() is not None:
+            yield item.widget()
+        elif item.layout() is not None:
+            yield from _laid_out(item.layout())
+
+
+def layout_problems(root: QWidget) -> list[str]:
+    """Sibling widgets placed over one another, or outside their parent's rectangle
+    (what a cramped window shows as controls painted on controls, or cut off)."""
+    problems: list[str] = []
+
+    def name(w: QWidget) -> str:
+        return f"{type(w).__name__}({w.objectName()})"
+
+    for parent in [root, *root.findChildren(QWidget)]:
+        if not parent.isVisible() or isinstance(parent, QStackedWidget):
+            continue
+        if isinstance(parent, QSplitter):
+            placed = [parent.widget(i) for i in range(parent.count())]
+        else:
+            placed = list(_laid_out(parent.layout()))
+        placed = [w for w in placed if w is not None and w.isVisible()]
+        for a, b in combinations(placed, 2):
+            if a.geometry().intersects(b.geometry()):
+                problems.append(f"{name(a)} overlaps {name(b)} in {name(parent)}")
+        scrolled = isinstance(parent.parentWidget(), QAbstractScrollArea)
+        for w in placed:
+            if not scrolled and not parent.rect().contains(w.geometry()):
+                problems.append(f"{name(w)} {w.geometry()} sticks out of {name(parent)} "
+                                f"{parent.rect()}")
+    return problems
+
+
+def on_window(window: MainWindow, widget: QWidget) -> bool:  # noqa: F811
+    """Wholly inside the window's visible area."""
+    top_left = widget.mapTo(window, widget.rect().topLeft())
+    return window.rect().contains(QRect(top_left, widget.size()))
+
+
+def test_the_queue_fits_1024_by_640_and_the_window_never_resizes_itself(
+        qtbot: QtBot, window: MainWindow, fleet: Any) -> None:  # noqa: F811
+    queue = queue_of(window)
+    qtbot.waitUntil(lambda: queue.model.rowCount() >= 4, timeout=WAIT_MS)
+    window.resize(SMALL)
+    qtbot.waitUntil(lambda: window.size() == SMALL and queue.loaded is not None,
+                    timeout=WAIT_MS)
+    assert window.minimumSizeHint().height() <= SMALL.height()
+    assert window.minimumSizeHint().width() <= SMALL.width()
+    queue.focus_list()
+    for _ in range(queue.model.rowCount()):
+        wanted = queue.current_id()
+        qtbot.waitUntil(lambda wanted=wanted: queue.loaded is not None
+                        and queue.loaded.detail.id == wanted, timeout=WAIT_MS)
+        QApplication.processEvents()
+        assert window.size() == SMALL, f"the window resized itself on #{wanted}"
+        assert layout_problems(queue) == []
+        for button in queue.pane.action.buttons.values():
+            assert on_window(window, button), button.objectName()
+        press(qtbot, window, Qt.Key.Key_J)
+    queue.notice.emit("Approved: " + "a-very-long-agent-name · " * 30)
+    queue.errorOccurred.emit("The store at sqlite:////home/someone/" + "deep/" * 60
+                             + "x.db cannot be reached: connection refused")
+    queue.banner.show_message("Could not read the queue. " + "A long sentence. " * 40)
+    QApplication.processEvents()
+    qtbot.waitUntil(lambda: queue.banner.isVisible(), timeout=WAIT_MS)
+    assert window.size() == SMALL, "the window grew after a long message"
+    assert layout_problems(queue) == []
+
+
+def test_the_layout_check_sees_overlap_and_clipping(qtbot: QtBot) -> None:
+    """The check above can fail: two laid-out siblings on top of each other, and one
+    sticking out of its parent, are both reported."""
+    from PySide6.QtWidgets import QLabel, QVBoxLayout
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    layout = QVBoxLayout(host)
+    first, second = QLabel("first", host), QLabel("second", host)
+    layout.addWidget(first)
+    layout.addWidget(second)
+    host.resize(200, 100)
+    host.show()
+    qtbot.waitExposed(host)
+    assert layout_problems(host) == []
+    second.setGeometry(first.geometry().translated(0, 2))
+    assert any("overlaps" in p for p in layout_problems(host))
+    second.setGeometry(QRect(150, 80, 120, 40))
+    assert any("sticks out" in p for p in layout_problems(host))
