@@ -53,16 +53,18 @@ from .reads import (
 )
 from .rows import UnitDetail, change_snapshot, unit_text
 from .sparkline import SparklineDelegate
-from .unit_view import UnitView
 
 if TYPE_CHECKING:
     from countersign.session import Services
 
     from ..shortcuts import CommandTable
+    from .unit_view import UnitView
 
 log = logging.getLogger("countersign.ui.autonomy")
 
 EVENT_POLL_MS = 3_000
+#: The units table's share of the height (the selected unit's view has the rest).
+TABLE_SHARE = 0.24
 #: Sparklines are read for the rows on screen this long after scrolling, sorting or
 #: filtering stops (each is a unit's whole series: 1,000 units are not read at once).
 SPARKLINE_DELAY_MS = 60
@@ -114,15 +116,17 @@ class AutonomyWorkspace(Workspace):
         self.proxy = UnitsFilter(self)
         self.proxy.setSourceModel(self.model)
         self.view = self._build_view()
-        self.unit_view = UnitView(self)
+        #: The selected unit in one view; built when the workspace is first shown (its
+        #: charts import pyqtgraph: the console's start-up does not pay for them).
+        self.unit_view: UnitView | None = None
+        self._view_slot = QWidget(self)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.setObjectName("autonomySplitter")
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.view)
-        self.splitter.addWidget(self.unit_view)
+        self.splitter.addWidget(self._view_slot)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 3)
-        self.splitter.setSizes([200, 700])
         self.decisions = LeadDecisions(self)
         self._layout(table)
         self._poll = QTimer(self)
@@ -159,6 +163,10 @@ class AutonomyWorkspace(Workspace):
         for column, width in _WIDTHS:
             header.resizeSection(column, width)
         header.setSectionResizeMode(UnitColumn.TREND, QHeaderView.ResizeMode.Stretch)
+        # Three units stay in sight however small the window (the charts take the rest).
+        view.setMinimumHeight(header.sizeHint().height() + 3 * rows.defaultSectionSize()
+                              + view.horizontalScrollBar().sizeHint().height()
+                              + 2 * view.frameWidth())
         return view
 
     def _layout(self, table: CommandTable) -> None:
@@ -168,9 +176,6 @@ class AutonomyWorkspace(Workspace):
         top.addWidget(self.count_label)
         for name in ("autonomy.refresh",):
             top.addWidget(self._button(table, name))
-        for name in ("autonomy.promote", "autonomy.demote", "autonomy.replay",
-                     "autonomy.history"):
-            self.unit_view.buttons.addWidget(self._button(table, name))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(6)
@@ -196,7 +201,6 @@ class AutonomyWorkspace(Workspace):
         self.proxy.layoutChanged.connect(self._sparkline_timer.start)
         self.proxy.rowsInserted.connect(self._sparkline_timer.start)
         self.banner.resetWanted.connect(self.decisions.reset_breaker)
-        self.unit_view.charts.changeActivated.connect(self._show_change)
         table["autonomy.refresh"].triggered.connect(self.refresh)
         table["autonomy.filter"].triggered.connect(self._focus_filter)
         table["autonomy.next"].triggered.connect(lambda: self._step(1))
@@ -239,9 +243,32 @@ class AutonomyWorkspace(Workspace):
             self.work.submit(fn, *args, **kwargs)
 
     def activated(self) -> None:
+        built = self.unit_view is None
+        self.ensure_unit_view()
         if self._stale:
             self.refresh()
+        elif built:
+            self._load_current()
         self.view.setFocus()
+
+    def ensure_unit_view(self) -> UnitView:
+        """The unit view, built (and put in its place) on first use."""
+        if self.unit_view is not None:
+            return self.unit_view
+        from .unit_view import UnitView
+
+        view = UnitView(self)
+        for name in ("autonomy.promote", "autonomy.demote", "autonomy.replay",
+                     "autonomy.history"):
+            view.buttons.addWidget(self._button(self.command_table, name))
+        view.charts.changeActivated.connect(self._show_change)
+        self.splitter.replaceWidget(1, view)
+        self._view_slot.deleteLater()
+        total = sum(self.splitter.sizes()) or 900
+        table = max(150, round(total * TABLE_SHARE))
+        self.splitter.setSizes([table, total - table])
+        self.unit_view = view
+        return view
 
     def refresh(self) -> None:
         """Read every unit again (off-thread), then the selected unit's charts."""
@@ -377,7 +404,7 @@ class AutonomyWorkspace(Workspace):
     @property
     def detail(self) -> UnitDetail | None:
         """The unit on show, once its charts are drawn and only if still selected."""
-        shown = self.unit_view.detail
+        shown = self.unit_view.detail if self.unit_view is not None else None
         return shown if shown is not None and shown.key == self.current_key() else None
 
     def select_unit(self, key: UnitKey) -> bool:
@@ -416,23 +443,27 @@ class AutonomyWorkspace(Workspace):
     def _load_current(self) -> None:
         key = self.current_key()
         self._wanted = key
+        view = self.unit_view
+        if view is None:
+            return  # read when the workspace is first shown
         if key is None or self.backend is None:
-            self.unit_view.clear()
+            view.clear()
             return
-        self.unit_view.show_loading(unit_text(key))
+        view.show_loading(unit_text(key))
         self._submit(load_detail, self.backend, key,
                          on_done=lambda detail: self._detail_loaded(key, detail),
                          on_error=self._detail_failed)
 
     def _detail_loaded(self, key: UnitKey, detail: UnitDetail) -> None:
-        if key != self._wanted:
+        if key != self._wanted or self.unit_view is None:
             return  # another unit was selected meanwhile
         self.unit_view.show_unit(detail)
         self.update_commands()
         self.unitShown.emit(key)
 
     def _detail_failed(self, exc: BaseException) -> None:
-        self.unit_view.clear(f"Could not read the unit: {exc}")
+        if self.unit_view is not None:
+            self.unit_view.clear(f"Could not read the unit: {exc}")
         self.errorOccurred.emit(f"Autonomy: {exc}")
 
     # -- commands ----------------------------------------------------------------------

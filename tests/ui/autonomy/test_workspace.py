@@ -261,3 +261,31 @@ def test_sparklines_are_read_for_the_rows_on_screen_only(
     widget.view.scrollToBottom()
     qtbot.waitUntil(lambda: 39 in loaded(), timeout=WAIT_MS)
     widget.shutdown()
+
+
+def test_the_console_starts_without_the_charts() -> None:
+    """pyqtgraph and the charts load when the Autonomy workspace is first shown, not
+    when the console opens its window (about 250 ms of start-up otherwise)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, asyncio\n"
+        "from countersign_ui.qt.widgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from countersign_ui.async_work import BackgroundWork\n"
+        "from countersign_ui.main_window import MainWindow\n"
+        "from countersign_ui.autonomy.workspace import AutonomyWorkspace\n"
+        "window = MainWindow(BackgroundWork(asyncio.new_event_loop()))\n"
+        "window.show()\n"
+        "app.processEvents()\n"
+        "assert 'pyqtgraph' not in sys.modules, 'pyqtgraph loaded at start-up'\n"
+        "autonomy = window.workspace(AutonomyWorkspace)\n"
+        "window.show_workspace(autonomy)\n"
+        "assert 'pyqtgraph' in sys.modules and autonomy.unit_view is not None\n"
+        "window.shutdown()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**__import__("os").environ,
+                                            "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr
