@@ -128,6 +128,9 @@ def test_log_records_are_redacted_on_any_logger(memory_keyring: object,
     ref = secrets.set_secret("lg-log", SECRET + "-log")
     key = secrets.get_secret(ref)
     caplog.set_level(logging.DEBUG)
+    # Another test (or a library) may have quietened httpx's logger: this test is about
+    # redaction, so it sets the level it needs on that logger itself.
+    caplog.set_level(logging.DEBUG, logger="httpx")
     logging.getLogger("countersign.runtime").warning("source failing: HTTP 401: %s", key)
     logging.getLogger("countersign_plugins.langgraph").error("answer was %r", {"k": key})
     logging.getLogger("httpx").info("header Authorization: Bearer abc.123.xyz")
