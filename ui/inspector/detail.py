@@ -26,8 +26,9 @@ from .links_bar import CallLinksBar
 from .span_content import ParsedJson
 
 EMPTY_TITLE = "Select a span to see what it did"
-NOTHING_TEXT = ("This span recorded no input, output, attributes or events: its children "
-                "above say what happened within it.")
+NOTHING_TEXT = "This span recorded no input, output, attributes or events."
+#: Said besides, when the span has children.
+CHILDREN_TEXT = " Its children, above, say what happened within it."
 
 
 class SpanDetailView(QWidget):
@@ -112,9 +113,12 @@ class SpanDetailView(QWidget):
     def tab_titles(self) -> list[str]:
         return [self.tabs.tabText(i) for i in range(self.tabs.count())]
 
-    def show_span(self, span: SpanRecord, *, proposer: bool = False) -> None:
-        """Show ``span``; ``proposer`` says it is the span that proposed the action."""
+    def show_span(self, span: SpanRecord, *, proposer: bool = False,
+                  children: int = 0) -> None:
+        """Show ``span``; ``proposer`` says it is the span that proposed the action,
+        ``children`` how many spans it has below it."""
         self.span = span
+        self.nothing.setText(NOTHING_TEXT + (CHILDREN_TEXT if children else ""))
         failed = is_error(span)
         self.title.setText(f"{span.kind.value.upper()} · {one_line(span.name, 160)}"
                            + ("  — proposed the action" if proposer else ""))

@@ -366,8 +366,9 @@ class TraceInspector(QWidget):
         if not isinstance(span, SpanRecord):
             self.detail.clear()
             return
-        self.detail.show_span(span, proposer=bool(current.data(PROPOSER_ROLE)))
         node = self.model.node(current)
+        self.detail.show_span(span, proposer=bool(current.data(PROPOSER_ROLE)),
+                              children=len(node.children) if node is not None else 0)
         if node is not None:
             self._show_links(node)
         self.spanSelected.emit(span.span_id)
@@ -394,7 +395,8 @@ class TraceInspector(QWidget):
     def _summary(tree: RunTree, highlight_span_id: str | None) -> str:
         if not tree.nodes:
             return "This run has no spans."
-        parts = [f"{len(tree.nodes):,} spans"]
+        count = len(tree.nodes)
+        parts = [f"{count:,} span{'' if count == 1 else 's'}"]
         if tree.running:  # the run is what its root says: open until the root has ended
             waiting = "" if tree.root_span is not None else ", its root span not yet seen"
             parts.insert(0, f"running{waiting}")

@@ -30,6 +30,7 @@ def main(out: Path) -> list[Path]:
     from countersign.config import Config
     from countersign.session import open_services
     from countersign_ui.async_work import BackgroundWork
+    from countersign_ui.connections import open_connections_dialog
     from countersign_ui.main_window import MainWindow
     from countersign_ui.palette import application_palette_changed
     from countersign_ui.traces.workspace import TracesWorkspace
@@ -107,6 +108,18 @@ def main(out: Path) -> list[Path]:
         if window.about_box is not None:
             shoot("about", window.about_box)
             window.about_box.close()
+        config = Path(tmp) / "config.toml"
+        config.write_text('[[sources]]\nname = "prod"\nplugin = "langgraph"\n'
+                          'url = "http://127.0.0.1:9"\n')
+        dialog = open_connections_dialog(window, config)
+        dialog.table.selectRow(0)
+        tested: list[object] = []
+        dialog.tested.connect(lambda *args: tested.append(args))
+        dialog.test_selected()
+        settle(lambda: bool(tested))
+        dialog.message.toggle.click()
+        shoot("connections-failed-test", dialog)
+        dialog.close()
         window.shutdown()
         window.close()
         work.shutdown()

@@ -49,7 +49,7 @@ def work(qasync_loop) -> Iterator[BackgroundWork]:
 
 
 @pytest.fixture
-def traces(qtbot: QtBot, work, stores, fleet, monkeypatch) -> TracesWorkspace:
+def traces(qtbot: QtBot, work, stores, fleet, monkeypatch) -> Iterator[TracesWorkspace]:
     monkeypatch.setattr(workspace, "LIVE_MS", 50)  # the live tick, short for the test
     widget = TracesWorkspace(CommandTable(None, TracesWorkspace.commands), work)
     qtbot.addWidget(widget)
@@ -58,7 +58,8 @@ def traces(qtbot: QtBot, work, stores, fleet, monkeypatch) -> TracesWorkspace:
     widget.attach_reads(stores[0])
     with qtbot.waitSignal(widget.runsLoaded, timeout=WAIT_MS):
         widget.set_active(True)
-    return widget
+    yield widget
+    widget.shutdown()  # its live reads stop before the background work does
 
 
 def _select(qtbot: QtBot, traces: TracesWorkspace, trace: str) -> None:
@@ -147,7 +148,7 @@ def test_an_open_root_span_says_running_in_the_tree_and_its_detail(qtbot: QtBot,
     assert index.siblingAtColumn(Column.STATUS).data() == "running"
     assert "running, no status yet" in traces.inspector.detail.meta.text()
     assert "status unset" not in traces.inspector.detail.meta.text()
-    assert traces.inspector.summary.text().startswith("running · 1 spans")
+    assert traces.inspector.summary.text().startswith("running · 1 span · ")
 
 
 def test_unknown_cost_is_a_dash_and_a_known_zero_is_zero(qtbot: QtBot, traces, stores,

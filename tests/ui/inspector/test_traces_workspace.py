@@ -52,7 +52,7 @@ def work(qasync_loop) -> Iterator[BackgroundWork]:
 
 
 @pytest.fixture
-def traces(qtbot, work, service) -> TracesWorkspace:
+def traces(qtbot, work, service) -> Iterator[TracesWorkspace]:
     widget = TracesWorkspace(CommandTable(None, TracesWorkspace.commands), work)
     qtbot.addWidget(widget)
     widget.resize(1440, 900)
@@ -61,7 +61,8 @@ def traces(qtbot, work, service) -> TracesWorkspace:
     assert widget.model.rowCount() == 0 and work.busy == 0
     with qtbot.waitSignal(widget.runsLoaded, timeout=10_000):
         widget.set_active(True)
-    return widget
+    yield widget
+    widget.shutdown()  # its live reads stop before the background work does
 
 
 def test_runs_model_contract(qtmodeltester, service) -> None:
