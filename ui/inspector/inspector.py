@@ -84,6 +84,13 @@ class SpanTreeView(QTreeView):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """A smaller window keeps the selected span in view (once the layout settled)."""
+        super().resizeEvent(event)
+        if event.size().height() < event.oldSize().height():
+            QTimer.singleShot(0, self, lambda: self.scrollTo(
+                self.currentIndex(), QAbstractItemView.ScrollHint.EnsureVisible))
+
 
 class TraceInspector(QWidget):
     """See the module docstring. ``work`` runs big searches off the GUI thread; without
@@ -175,6 +182,8 @@ class TraceInspector(QWidget):
         header = self.tree.timeline_header
         if narrow:  # names first; the timeline keeps a sixth of the width
             header.resizeSection(Column.NAME, max(140, width - 2 * 64 - max(70, width // 6) - 44))
+        else:  # up to 340 px of names, and the waterfall keeps room on a 1024 screen
+            header.resizeSection(Column.NAME, max(220, min(340, int(width * 0.28))))
         if narrow == self._narrow:
             return
         self._narrow = narrow
@@ -182,8 +191,6 @@ class TraceInspector(QWidget):
             self.tree.setColumnHidden(column, narrow)
         header.resizeSection(Column.TOKENS, 64 if narrow else 112)
         header.resizeSection(Column.DURATION, 64 if narrow else 76)
-        if not narrow:
-            header.resizeSection(Column.NAME, 340)
         self.search_bar.set_compact(narrow)
         for button in (self.expand_button, self.errors_button, self.proposer_button,
                        self.zoom_button):
