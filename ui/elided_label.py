@@ -1,7 +1,8 @@
 """`ElidedLabel`: one line of text that fits the width it is given by ending at a word
-boundary with "…" (never mid-word), the whole text in a plain tooltip — the status
-bar's last error. It asks for little width (it never makes the window grow) and
-takes what the bar can spare, up to `MAX_WIDTH`."""
+boundary with "…" (never mid-word) — or, for a path or URL, by leaving out its
+middle — the whole text in a plain tooltip: the status bar's last error and store.
+It asks for little width (it never makes the window grow) and takes what the bar
+can spare, up to its maximum."""
 
 from __future__ import annotations
 
@@ -45,11 +46,15 @@ def elide_at_word(text: str, fits: Callable[[str], bool]) -> str:
 class ElidedLabel(QLabel):
     """See the module docstring. Use `set_full_text`, not ``setText``."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, middle: bool = False,
+                 widest: int = MAX_WIDTH) -> None:
         super().__init__(parent)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self._full = ""
+        #: Leave out the middle (paths, URLs) rather than the end (sentences).
+        self._middle = middle
+        self._widest = widest
 
     @property
     def full_text(self) -> str:
@@ -68,7 +73,7 @@ class ElidedLabel(QLabel):
         margins = self.contentsMargins()
         wanted = metrics.horizontalAdvance(" ".join(self._full.split())) + margins.left() \
             + margins.right() + 4
-        return QSize(min(MAX_WIDTH, max(MIN_WIDTH, wanted)), hint.height())
+        return QSize(min(self._widest, max(MIN_WIDTH, wanted)), hint.height())
 
     def minimumSizeHint(self) -> QSize:
         return QSize(MIN_WIDTH, super().minimumSizeHint().height())
@@ -81,5 +86,9 @@ class ElidedLabel(QLabel):
         metrics = QFontMetrics(self.font())
         margins = self.contentsMargins()
         room = self.width() - margins.left() - margins.right() - 2
+        if self._middle:
+            line = " ".join(self._full.split())
+            super().setText(metrics.elidedText(line, Qt.TextElideMode.ElideMiddle, room))
+            return
         super().setText(elide_at_word(self._full,
                                       lambda s: metrics.horizontalAdvance(s) <= room))

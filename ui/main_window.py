@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, TypeVar
 
-from .elided_label import ElidedLabel
+from .elided_label import ElidedLabel, elide_at_word
 from .palette import Palette, application_palette_changed, restyle, text_style
 from .qt.core import QEvent, QSize, Qt, QTimer, Signal
 from .qt.gui import QActionGroup, QCloseEvent
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 W = TypeVar("W", bound=Workspace)
 
 DEFAULT_SIZE = QSize(1440, 900)
+#: The widest the store's path gets in the status bar (its middle is left out).
+STORE_WIDTH = 300
 
 
 def _switcher_style(palette: Palette) -> str:
@@ -130,7 +132,7 @@ class MainWindow(QMainWindow):
         self._go_group.addAction(go)
         self._switcher.addAction(go)
         workspace.errorOccurred.connect(self.show_error)
-        workspace.notice.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        workspace.notice.connect(self.show_notice)
         label = _status_label(f"{workspace.name}Summary", workspace.summary_tip)
         self.summary_labels[workspace.name] = label
         self.statusBar().insertPermanentWidget(len(self.summary_labels), label)
@@ -191,8 +193,7 @@ class MainWindow(QMainWindow):
         needs off the GUI thread. The window builds nothing of the core itself."""
         self.services = services
         where = services.store_description
-        self.store_label.setText(where)
-        self.store_label.setToolTip(plain_tooltip(f"Store: {where}"))
+        self.store_label.set_full_text(where, f"Store: {where}")
         for workspace in self.workspaces:
             workspace.attach(services)
 
@@ -242,6 +243,25 @@ class MainWindow(QMainWindow):
     def set_sources_none(self) -> None:
         self.health_label.setText("no sources (gate SDK and CLI only)")
 
+    def show_notice(self, text: str, timeout_ms: int = 6000) -> None:
+        """A short confirmation in the status bar for a few seconds, cut at a word when
+        the bar has no room for all of it (the whole text is the bar's tooltip meanwhile)."""
+        bar = self.statusBar()
+        layout = bar.layout()
+        if layout is not None:
+            layout.activate()  # a label just shown (an error) has its place now
+        widgets = [w for w in bar.findChildren(QWidget, options=Qt.FindChildOption
+                                                .FindDirectChildrenOnly) if w.isVisible()]
+        room = min((w.geometry().left() for w in widgets), default=bar.width()) - 16
+        metrics = bar.fontMetrics()
+        shown = elide_at_word(text, lambda s: metrics.horizontalAdvance(s) <= room)
+        bar.setToolTip(plain_tooltip(text) if shown != text else "")
+        bar.showMessage(shown, timeout_ms)
+
+    def _notice_gone(self, message: str) -> None:
+        if not message:
+            self.statusBar().setToolTip("")
+
     def show_error(self, text: str, *, detail: str = "") -> None:
         """The last error in the status bar: one line, cut at a word to fit; the whole
         text (and ``detail``, the technical text behind it) in its tooltip."""
@@ -253,6 +273,7 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
+        bar.messageChanged.connect(self._notice_gone)
         self.error_label = ElidedLabel()
         self.error_label.setObjectName("lastError")
         self.error_label.setContentsMargins(8, 0, 8, 0)
@@ -263,8 +284,11 @@ class MainWindow(QMainWindow):
         self.health_label = _status_label("sourceHealth", "Sources and their status")
         self.receiver_label = _status_label("otlpReceiver", "The console's OTLP receiver")
         self.receiver_label.hide()
-        self.store_label = _status_label("storeUrl", "The store this console reads")
-        self.store_label.setText("opening the store…")
+        #: A long path or URL leaves out its middle; the whole of it is in the tooltip.
+        self.store_label = ElidedLabel(middle=True, widest=STORE_WIDTH)
+        self.store_label.setObjectName("storeUrl")
+        self.store_label.setContentsMargins(8, 0, 8, 0)
+        self.store_label.set_full_text("opening the store…", "The store this console reads")
         for label in (self.error_label, self.health_label, self.receiver_label,
                       self.store_label):
             bar.addPermanentWidget(label)

@@ -21,7 +21,7 @@ from countersign.services.actions import ActionRequest
 from countersign.session import Services
 from countersign_ui.async_work import BackgroundWork
 from countersign_ui.elided_label import MAX_WIDTH, elide_at_word
-from countersign_ui.main_window import MainWindow
+from countersign_ui.main_window import STORE_WIDTH, MainWindow
 
 from .conftest import alive, dispose, open_test_services
 
@@ -126,3 +126,26 @@ def test_about_shows_the_audit_head_read_off_the_gui_thread(
     assert QApplication.clipboard().text() == expected.anchor
     box.close()
     qtbot.waitUntil(lambda: window.about_box is None, timeout=WAIT_MS)
+
+
+def test_a_long_notice_is_cut_at_a_word_and_a_short_one_is_whole(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    small = QSize(1024, 640)
+    window.resize(small)
+    qtbot.waitUntil(lambda: window.size() == small, timeout=WAIT_MS)
+    window.show_error("prod: the server is not answering")  # the bar has less room
+    bar = window.statusBar()
+    notice = ("Sent run 4bf92f3577b34da6a3ce929d0e0e4736 to review: item #12, answered with "
+              "the run rubric by the reviewers of the support team before the end of the week")
+    window.show_notice(notice)
+    shown = bar.currentMessage()
+    assert shown.endswith("…") and notice.startswith(shown[:-1]) and notice[len(shown) - 1] == " "
+    assert "end of the week" in bar.toolTip()
+    window.show_notice("Approved: billing-bot · refund (#1)")
+    assert bar.currentMessage() == "Approved: billing-bot · refund (#1)"
+    assert bar.toolTip() == ""
+    assert window.size() == small
+    # A long store path gives up its middle, not the bar: the whole path in the tooltip.
+    store = window.store_label
+    assert store.width() <= STORE_WIDTH and store.text().endswith("bar.db")
+    assert str(tmp_path) in store.toolTip()
