@@ -6,8 +6,8 @@ Shift+Tab move between questions, Enter submits and moves on, S skips, C opens t
 correction editor, J / K move through the list. In a text box the letters, digits and
 Backspace type as usual (the box takes them before any shortcut); Enter still submits.
 
-The labelling commands act only while the Label page is shown: on the Datasets and
-Sampling rules pages the keys type into their forms.
+The labelling commands act only while the Label page is shown: on the Datasets,
+Sampling rules and Rubrics pages the keys type into their forms.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ MENU = "Re&view"
 
 #: Pages of the right-hand side and the command that shows each.
 PAGE_COMMANDS = {"label": "review.page.label", "datasets": "review.page.datasets",
-                 "rules": "review.page.rules"}
+                 "rules": "review.page.rules", "rubrics": "review.page.rubrics"}
 
 REVIEW_COMMANDS: tuple[Command, ...] = (
     Command("review.submit", "&Submit label", MENU, ("Return", "Enter", "Ctrl+Return"),
@@ -44,13 +44,15 @@ REVIEW_COMMANDS: tuple[Command, ...] = (
     Command("review.filter", "&Filter…", MENU, ("/",),
             "Type to filter the list by agent, action or rule (Esc returns)"),
     Command("review.refresh", "&Refresh", MENU, ("F5",),
-            "Read the review queue, the agreement and the datasets again"),
+            "Read the review queue, the agreement, the datasets and the rubrics again"),
     Command(PAGE_COMMANDS["label"], "&Label items", MENU, ("Ctrl+Shift+L",),
             "Show the item under review and the rubric form", separator=True),
     Command(PAGE_COMMANDS["datasets"], "&Datasets", MENU, ("Ctrl+Shift+D",),
             "Show the datasets: build, diff, export"),
     Command(PAGE_COMMANDS["rules"], "Sampling &rules", MENU, ("Ctrl+Shift+S",),
             "Show the sampling rules editor"),
+    Command(PAGE_COMMANDS["rubrics"], "R&ubrics", MENU, ("Ctrl+Shift+U",),
+            "Show the rubrics: edit one in its TOML form, import, export"),
 )
 
 #: Commands that act on the item under review (off while another page is shown).

@@ -190,6 +190,17 @@ class LabellingFlow(QObject):
             for item_id in item_ids & self._cache.keys():
                 del self._cache[item_id]
 
+    def reload_rubric(self, name: str) -> None:
+        """Rubric ``name`` has a new version: forget the items read ahead, and read the
+        item on screen again when it answers that rubric, so its form is the new one
+        (the store records the newest version with every label)."""
+        self.drop_cached()
+        loaded = self.loaded
+        if loaded is None or loaded.detail.rubric.name != name:
+            return
+        self._focus_form = False  # the reviewer is on another page: leave the focus
+        self._fetch(loaded.item_id, show=True)
+
     # -- claims --------------------------------------------------------------------------
 
     def _claim(self, item_id: int) -> None:

@@ -1,6 +1,6 @@
 """The Review workspace: the review queue on the left (filters, the list, reviewer
 agreement), and on the right the item under review beside the rubric form — or the
-Datasets panel, or the sampling-rules editor.
+Datasets panel, the sampling-rules editor, or the Rubrics page.
 
 The list is the reviewer's work by default: open items they have not labelled,
 oldest first. It is read in two steps (a first page, then the rest in slices) and
@@ -43,10 +43,12 @@ from .labelling import LabellingFlow
 from .model import ItemIdRole, ReviewQueueModel
 from .reads import FIRST_PAGE, load_page
 from .rows import Column, ReviewFilter, Show, labelable
+from .rubrics_page import RubricsPage
 from .rules_editor import RulesEditor
 
 if TYPE_CHECKING:
     from countersign.review.agreement import AgreementReport
+    from countersign.review.rubric import Rubric
     from countersign.services.review_feed import LineChanges, LinePage, ReviewLine
     from countersign.session import Services
 
@@ -60,7 +62,7 @@ NARROW_LIST = 420
 #: Agreement is read again this long after a label (labels come in bursts).
 AGREEMENT_DELAY_MS = 1500
 _HINT = "1-9 answer · Tab next question · Enter submit · S skip · C correct · J/K move · ? keys"
-_PAGES = ("label", "datasets", "rules")
+_PAGES = ("label", "datasets", "rules", "rubrics")
 
 
 class _ShortcutKeys(QObject):
@@ -117,12 +119,14 @@ class ReviewWorkspace(Workspace):
         self.pane = ReviewItemPane(self)
         self.datasets = DatasetsPanel(work, self)
         self.rules = RulesEditor(work, self)
+        self.rubrics = RubricsPage(work, self)
         self.pages = QTabWidget(self)
         self.pages.setObjectName("reviewPages")
         self.pages.tabBar().setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.pages.addTab(self.pane, "Label")
         self.pages.addTab(self.datasets, "Datasets")
         self.pages.addTab(self.rules, "Sampling rules")
+        self.pages.addTab(self.rubrics, "Rubrics")
         self.flow = LabellingFlow(self, work)
         self._answer_key = _ShortcutKeys(self)
         self._agreement_timer = QTimer(self)
@@ -251,6 +255,9 @@ class ReviewWorkspace(Workspace):
         self.datasets.failed.connect(self.errorOccurred)
         self.rules.notice.connect(self.notice)
         self.rules.failed.connect(self.errorOccurred)
+        self.rubrics.notice.connect(self.notice)
+        self.rubrics.failed.connect(self.errorOccurred)
+        self.rubrics.saved.connect(self._rubric_saved)
 
     # -- the store -----------------------------------------------------------------------
 
@@ -267,6 +274,7 @@ class ReviewWorkspace(Workspace):
         self.datasets.attach(services.datasets, services.identity)
         self.rules.attach(services.review, services.identity,
                           config_has_rules=services.config.review.rules is not None)
+        self.rubrics.attach(services.review, services.identity)
         self.datasets.set_list_filter(self._dataset_filter(self.model.filter))
         self.reload()
         self.work.submit(services.review.rubrics, on_done=self._rubrics,
@@ -279,11 +287,12 @@ class ReviewWorkspace(Workspace):
         self._agreement_timer.stop()
 
     def refresh(self) -> None:
-        """F5: the list, the agreement and the datasets read again."""
+        """F5: the list, the agreement, the datasets and the rubrics read again."""
         self.flow.drop_cached()
         self.reload()
         self.refresh_agreement()
         self.datasets.refresh()
+        self.rubrics.reload()
 
     def reload(self) -> None:
         """Read the list for the current Show choice from the start."""
@@ -395,6 +404,14 @@ class ReviewWorkspace(Workspace):
         self.agreement.set_rubrics(names)
         self.refresh_agreement()
 
+    def _rubric_saved(self, rubric: Rubric) -> None:
+        """A new version: the Label page shows it for new labels, and the agreement
+        lists a rubric saved under a new name."""
+        self.flow.reload_rubric(rubric.name)
+        if self._services is not None:
+            self.work.submit(self._services.review.rubrics, on_done=self._rubrics,
+                             on_error=self._failed)
+
     def refresh_agreement(self) -> None:
         services = self._services
         rubric = self.agreement.current_rubric()
@@ -495,6 +512,8 @@ class ReviewWorkspace(Workspace):
         elif self.pages.currentWidget() is self.datasets:
             self.datasets.refresh()
             self.datasets.focus_name()
+        elif self.pages.currentWidget() is self.rubrics:
+            self.rubrics.editor.setFocus(Qt.FocusReason.OtherFocusReason)
         else:
             self.rules.editor.setFocus(Qt.FocusReason.OtherFocusReason)
 
