@@ -1,5 +1,6 @@
 """The Datasets panel: the stored versions, building a new one from the review list's
-filter, the difference between two versions, and exporting one with a progress bar.
+filter, the difference between two versions, exporting one with a progress bar, and
+pushing one to a Phoenix server (`PhoenixPushRow`).
 
 Building and exporting run off the GUI thread as plain functions of their inputs and
 a `Job` (the progress count the pool thread writes, the cancel flag the GUI sets); a
@@ -47,6 +48,7 @@ from ..qt.widgets import (
     QWidget,
 )
 from ..widgets.text import PlainTextView, Section, plain_tooltip
+from .phoenix_push import PhoenixPushRow
 
 if TYPE_CHECKING:
     from countersign.services.datasets import DatasetService
@@ -263,6 +265,9 @@ class DatasetsPanel(QWidget):
         self.cancel_button.setObjectName("cancelButton")
         self.status = self._muted("")
         self.status.setObjectName("datasetsStatus")
+        self.phoenix = PhoenixPushRow(work, self)
+        self.phoenix.notice.connect(self.notice)
+        self.phoenix.failed.connect(self.failed)
         self._layout()
         self._timer = QTimer(self)
         self._timer.setInterval(PROGRESS_MS)
@@ -325,6 +330,8 @@ class DatasetsPanel(QWidget):
         progress.addWidget(self.progress, 1)
         progress.addWidget(self.cancel_button)
         grid.addLayout(progress, 5, 1)
+        grid.addWidget(self._heading("Phoenix"), 6, 0, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.phoenix, 6, 1)
         grid.setColumnStretch(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -339,6 +346,7 @@ class DatasetsPanel(QWidget):
     def attach(self, datasets: DatasetService, actor: str) -> None:
         self._datasets = datasets
         self._actor = actor
+        self.phoenix.attach(datasets)
         self.refresh()
 
     def focus_name(self) -> None:
@@ -377,6 +385,7 @@ class DatasetsPanel(QWidget):
 
     def _selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         info = self.model.info_at(current.row()) if current.isValid() else None
+        self.phoenix.set_target(info)
         for combo in (self.old_version, self.new_version):
             combo.clear()
         if info is None:

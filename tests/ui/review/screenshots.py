@@ -7,7 +7,9 @@ the decisions into review, the simulated second reviewer labels the items that n
 two reviewers and a third person ("bo") labels some of them, so the agreement table
 has numbers (one below 0.667); two datasets are built, one in two versions. Saves the
 Label page (on an edited action, so the edit's diff shows), the Datasets page (with a
-diff) and the Sampling rules page, light and dark, at 1440×900 and 1024×640.
+diff, and a version pushed to a stand-in Phoenix), the Sampling rules page and the
+Rubrics page (with an edit waiting to be saved; then with a typing mistake, named),
+light and dark, at 1440×900 and 1024×640.
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ def main(out: Path) -> list[Path]:
     from countersign_ui.palette import application_palette_changed
     from countersign_ui.review.workspace import ReviewWorkspace
 
+    from .phoenix_stand_in import serve
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     loop = qasync.QEventLoop(app)
@@ -96,7 +100,7 @@ def main(out: Path) -> list[Path]:
     async def settle(seconds: float = 0.5) -> None:
         await asyncio.sleep(seconds)  # a screenshot script: let paint and reads land
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, serve() as (phoenix_url, _received):
         services = open_services("sqlite:///" + str(Path(tmp) / "s.db"), None,
                                  config=Config(reviewer="ann"), create=True)
         fill(services)  # runs the fleet with asyncio.run: the qasync loop comes after
@@ -108,6 +112,40 @@ def main(out: Path) -> list[Path]:
         window.attach(services)
         review = window.workspace(ReviewWorkspace)
         window.show_workspace(review)
+
+        async def show_diff_and_push() -> None:
+            panel = review.datasets
+            row = panel.model.row_of("fleet-decisions", 2)
+            if row is not None:
+                panel.table.selectRow(row)
+                panel.diff_button.click()
+                status = panel.status
+                await until(lambda: "changed" in status.text())
+                panel.phoenix.url_edit.setText(phoenix_url)
+                panel.phoenix.push()
+                await until(lambda: not panel.phoenix.busy)
+                await settle(0.2)
+
+        async def edit_rubric() -> None:
+            """A new question typed into the action rubric, not saved yet."""
+            page = review.rubrics
+            await until(lambda: page.model.rowCount() > 0 and page.editor.toPlainText() != "")
+            page.revert()
+            text = page.editor.toPlainText().replace(
+                '\n[[questions]]\nkey = "failure_category"',
+                '\n[[questions]]\nkey = "checked_source"\nprompt = "Did you check the '
+                'source record?"\ntype = "boolean"\nrequired = true\n'
+                '\n[[questions]]\nkey = "failure_category"')
+            page.editor.setPlainText(text)
+            page.check_now()
+            await settle(0.2)
+
+        async def mistype_rubric() -> None:
+            page = review.rubrics
+            page.editor.setPlainText(page.editor.toPlainText().replace(
+                'type = "boolean"', 'type = "bool"', 1))
+            page.check_now()
+            await settle(0.2)
 
         async def shoot() -> None:
             await until(lambda: review.flow.loaded is not None)
@@ -124,21 +162,19 @@ def main(out: Path) -> list[Path]:
                     for _ in range(2):  # the window's minimum follows the layout
                         window.resize(width, height)
                         await settle(0.3)
-                    for page in ("label", "datasets", "rules"):
-                        review.show_page(page)
+                    for page in ("label", "datasets", "rules", "rubrics", "rubric-error"):
+                        review.show_page("rubrics" if page.startswith("rubric") else page)
                         await settle()
                         if page == "datasets":
-                            panel = review.datasets
-                            row = panel.model.row_of("fleet-decisions", 2)
-                            if row is not None:
-                                panel.table.selectRow(row)
-                                panel.diff_button.click()
-                                status = panel.status
-                                await until(lambda status=status: "changed" in status.text())
-                                await settle(0.2)
+                            await show_diff_and_push()
+                        elif page == "rubrics":
+                            await edit_rubric()
+                        elif page == "rubric-error":
+                            await mistype_rubric()
                         path = out / f"review-{page}-{width}x{height}-{tag}.png"
                         window.grab().save(str(path))
                         saved.append(path)
+                    review.rubrics.revert()
                     review.show_page("label")
 
         try:
