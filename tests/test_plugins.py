@@ -254,7 +254,7 @@ def test_sources_check_reports_a_dead_port(tmp_path: Path,
                       'url = "http://127.0.0.1:9"\n\n'
                       '[[sources]]\nname = "typo"\nplugin = "langgraph"\nurl = "nope"\n')
     assert main(["--config", str(config), "sources", "check", "--json", "--timeout", "5"]) == 1
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    lines = json.loads(capsys.readouterr().out)
     assert [(r["name"], r["ok"]) for r in lines] == [("dead", False), ("typo", False)]
     assert "url" in lines[1]["detail"]
-    assert set(lines[0]) == {"name", "plugin", "ok", "detail", "seconds"}
+    assert set(lines[0]) == {"name", "plugin", "ok", "detail", "seconds", "summary"}

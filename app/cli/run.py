@@ -49,7 +49,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     check = ssub.add_parser("check", parents=[common],
                             help="connect to each configured source and report its health; "
                             "exit 1 if any is unhealthy")
-    check.add_argument("--json", action="store_true", help="one JSON array of results")
+    check.add_argument("--json", action="store_true", help="one JSON array, an object per source")
     check.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                        help="how long each source may take to answer")
     check.set_defaults(handler=sources_check)

@@ -94,14 +94,15 @@ def format_table(results: Sequence[CheckResult]) -> str:
     return "\n".join(lines)
 
 
-def format_json_lines(results: Sequence[CheckResult]) -> str:
-    """One JSON object per source: {name, plugin, ok, detail, seconds, summary}."""
-    return "\n".join(json.dumps(asdict(r), ensure_ascii=False) for r in results)
+def format_json(results: Sequence[CheckResult]) -> str:
+    """One JSON array, an object per source: {name, plugin, ok, detail, seconds,
+    summary} (every ``--json`` list of the CLI is one array)."""
+    return json.dumps([asdict(r) for r in results], ensure_ascii=False)
 
 
 def run_check(configs: Sequence[SourceConfig], *, as_json: bool,
               timeout: float = DEFAULT_TIMEOUT) -> tuple[int, str]:
     """(exit code, output): 0 when every source is healthy, 1 otherwise."""
     results = asyncio.run(check_sources(configs, timeout=timeout))
-    text = format_json_lines(results) if as_json else format_table(results)
+    text = format_json(results) if as_json else format_table(results)
     return (0 if all(r.ok for r in results) else 1), text

@@ -141,7 +141,7 @@ def test_sources_check_has_no_key(tmp_path: Path, memory_keyring: object,
     assert main([*args, "--json"] if as_json else args) == 1
     out = capsys.readouterr().out
     if as_json:
-        [line] = [json.loads(line) for line in out.splitlines()]
+        [line] = json.loads(out)
         assert line["ok"] is False
         out = line["detail"]
     _assert_clean(out, key)
