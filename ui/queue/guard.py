@@ -46,8 +46,14 @@ class Press(StrEnum):
 
 def confirm_prompt(verdict: Verdict) -> str:
     """"Press A again to approve a critical action"."""
-    return f"Press {_KEYS.get(verdict, '')} again to {_VERBS.get(verdict, verdict.value)} " \
+    return f"{confirm_button(verdict)} to {_VERBS.get(verdict, verdict.value)} " \
         "a critical action"
+
+
+def confirm_button(verdict: Verdict) -> str:
+    """"Press A again": what the verdict's button says while it waits (about as wide as
+    "Approve  [A]", so the row does not jump; the hint above it says the rest)."""
+    return f"Press {_KEYS.get(verdict, '')} again"
 
 
 @dataclass(frozen=True)

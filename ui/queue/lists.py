@@ -17,6 +17,9 @@ from .model import QueueModel
 if TYPE_CHECKING:
     from countersign.session import Services
 
+EMPTY = "No pending actions — agents' requests appear here"
+EMPTY_HISTORY = "Nothing decided yet — decided, expired and withdrawn actions appear here"
+
 _WIDTHS = ((Column.AGENT, 132), (Column.RISK, 62), (Column.AGE, 56), (Column.DEADLINE, 80),
            (Column.STATE, 200))
 
@@ -55,6 +58,22 @@ def build_list_view(parent: QWidget, model: QueueModel, name: str) -> QTableView
     return view
 
 
+def placeholder_text(*, history: bool, history_ready: bool, history_loading: bool,
+                     loading: bool, total: int) -> str:
+    """What the list's place says when it shows no row (``total``: rows held)."""
+    if history:
+        if not history_ready:
+            return "Reading the History…" if history_loading else "Could not read the History"
+        if total:
+            return f"No actions match the filter ({total:,} in history hidden)"
+        return EMPTY_HISTORY
+    if loading and total == 0:
+        return "Loading the queue…"
+    if total:
+        return f"No actions match the filter ({total:,} pending hidden)"
+    return EMPTY
+
+
 class HistoryList(QObject):
     """Actions no longer pending, newest first, with what became of each."""
 
@@ -70,6 +89,7 @@ class HistoryList(QObject):
         self.model = QueueModel(self, show_state=True)
         self.view = build_list_view(parent, self.model, "historyList")
         self.view.sortByColumn(Column.AGE, Qt.SortOrder.AscendingOrder)  # newest first
+        self.view.setColumnHidden(Column.DEADLINE, True)  # past: the outcome says it
         self._services: Services | None = None
         self._feed: ChangeFeed | None = None
         self.loading = False

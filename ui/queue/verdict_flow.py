@@ -50,6 +50,10 @@ if TYPE_CHECKING:
     from .reads import LoadedAction
 
 
+#: How a message about an action that left ends: the reviewer should move on.
+MOVE_ON = "Press J for the next action."
+
+
 def what(detail: ActionDetail) -> str:
     """How an action is named in messages: ``billing-bot · issue_refund (#12)``."""
     return f"{one_line(detail.agent, 60)} · {one_line(detail.action_class, 80)} (#{detail.id})"
@@ -420,5 +424,5 @@ class VerdictFlow(QObject):
         self._banner.show_message(f"Action #{action_id} left the queue.", BannerKind.WARNING)
         self._work.submit(_explain_gone, self._decisions, action_id,
                           on_done=lambda text: self._banner.show_message(
-                              f"{text} Press J for the next action.", BannerKind.WARNING),
+                              f"{text} {MOVE_ON}", BannerKind.WARNING),
                           on_error=lambda _exc: None)

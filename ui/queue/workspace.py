@@ -40,16 +40,17 @@ from ..qt.widgets import (
 )
 from ..widgets.text import copy_selection
 from ..workspace import Workspace
+from .announcer import DepartureAnnouncer
 from .banner import BannerKind, MessageBanner
+from .breakers import reset_breaker, show_run
 from .commands import QUEUE_COMMANDS, VERDICT_COMMANDS
 from .detail import ActionDetailPane, RawArguments
 from .feed import ChangeFeed, FeedBatch
 from .filter_bar import QueueFilterBar
-from .history import Departures, departure_kind, departure_notice
-from .lists import HistoryList, build_list_view
+from .lists import HistoryList, build_list_view, placeholder_text
 from .model import ActionIdRole, QueueModel
 from .reads import FIRST_CHUNK, LoadedAction, QueueSnapshot, load_action, load_queue
-from .verdict_flow import VerdictFlow
+from .verdict_flow import MOVE_ON, VerdictFlow
 
 if TYPE_CHECKING:
     from countersign.services.actions import ActionService
@@ -63,8 +64,6 @@ log = logging.getLogger("countersign.ui.queue")
 _LOADING_DELAY_MS = 150
 #: The rest of a large first load is handed to the model this many rows per tick.
 _LOAD_SLICE = 5_000
-_EMPTY = "No pending actions — agents' requests appear here"
-_EMPTY_HISTORY = "Nothing decided yet — decided, expired and withdrawn actions appear here"
 _HINT = ("J / K  next / previous   ·   V  arguments   ·   /  filter   ·   H  history   ·   "
          "?  all keys")
 
@@ -97,8 +96,6 @@ class QueueWorkspace(Workspace):
         self._loading_queue = True
         self._allowed: set[Verdict] = set()
         self._history_on = False
-        #: Actions that expired or were withdrawn: announced, counted until seen.
-        self.departures = Departures()
         self.model = QueueModel(self)
         self.filter_bar = QueueFilterBar(self)
         self.view = build_list_view(self, self.model, "queueList")
@@ -124,6 +121,9 @@ class QueueWorkspace(Workspace):
         self.history_button.setDefaultAction(table["queue.history"])
         self.history_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.filter_bar.add(self.history_button)
+        #: Actions that expired or were withdrawn: announced, counted until seen.
+        self.announcer = DepartureAnnouncer(self.model, self.banner, table["queue.history"],
+                                            lambda: self.is_active, self)
         self._layout()
         self._loading_timer = QTimer(self)
         self._loading_timer.setSingleShot(True)
@@ -211,8 +211,9 @@ class QueueWorkspace(Workspace):
             functools.partial(self._after_layout, self.history.view))
         self.history.loaded.connect(self._history_loaded)
         self.history.failed.connect(self._history_failed)
-        self.breakers.runWanted.connect(self._show_run)
-        self.breakers.resetWanted.connect(self._reset_breaker)
+        self.announcer.notice.connect(self.notice)
+        self.breakers.runWanted.connect(functools.partial(show_run, self, commands))
+        self.breakers.resetWanted.connect(functools.partial(reset_breaker, self, commands))
 
     # -- store -------------------------------------------------------------------------
 
@@ -302,7 +303,7 @@ class QueueWorkspace(Workspace):
     def _on_batch(self, batch: FeedBatch) -> None:
         gone = set(batch.gone)
         ours = self.flow.in_flight_ids()
-        self._note_departures(batch, gone - ours)
+        self.announcer.note(batch, gone - ours)
         self.apply_rows(list(batch.rows.values()), gone, ours=ours)
 
     def apply_rows(self, upserts: list[Any], removed: set[int], *, ours: set[int]) -> None:
@@ -331,48 +332,6 @@ class QueueWorkspace(Workspace):
         elif was_empty and self.model.rowCount() and not isinstance(current, int):
             self.select_row(0)
 
-    # -- departures ----------------------------------------------------------------------
-
-    def _note_departures(self, batch: FeedBatch, gone: set[int]) -> None:
-        """Pending actions that expired or were withdrawn: said, and counted."""
-        fresh = Departures()
-        for action_id in sorted(gone):
-            row = self.model.get(action_id)
-            kind = departure_kind(batch.changes, action_id) if row is not None else None
-            if row is None or kind is None:
-                continue
-            name = f"{row.agent} · {row.action_class} (#{action_id})"
-            fresh.add(kind, name)
-            self.departures.add(kind, name)
-        if not fresh:
-            return
-        self._update_history_label()
-        if self.is_active:
-            self.departures.clear()
-            if len(fresh.expired) + len(fresh.withdrawn) == 1:
-                kind = "expired" if fresh.expired else "withdrawn"
-                self.notice.emit(departure_notice(kind, (fresh.expired or fresh.withdrawn)[0]))
-            else:
-                self.notice.emit(f"{fresh.summary()[0].upper()}{fresh.summary()[1:]} — "
-                                 "History (H) shows them")
-
-    def _announce_away(self) -> None:
-        """Back on screen: what left the queue meanwhile, in the banner."""
-        if not self.departures:
-            return
-        summary = self.departures.summary()
-        self.departures.clear()
-        self.banner.show_message(f"While you were away, {summary}. History (H) shows them.",
-                                 BannerKind.INFO, action=("Show history", self._open_history))
-
-    def _open_history(self) -> None:
-        self.action("queue.history").setChecked(True)
-
-    def _update_history_label(self) -> None:
-        unseen = self.departures.unseen
-        text = f"&History ({unseen} new)" if unseen else "&History"
-        self.action("queue.history").setText(text)
-
     # -- the History -----------------------------------------------------------------------
 
     def show_history(self, on: bool) -> None:
@@ -383,8 +342,7 @@ class QueueWorkspace(Workspace):
         if self.action("queue.history").isChecked() != on:
             self.action("queue.history").setChecked(on)
         if on:
-            self.departures.unseen = 0
-            self._update_history_label()
+            self.announcer.history_seen()
             self.history.load()
         self._wanted = None
         self._update_placeholder()
@@ -509,7 +467,7 @@ class QueueWorkspace(Workspace):
         self.focus_list()
         loaded = self.loaded
         self.flow.shown(loaded.detail.id if loaded is not None else None)
-        self._announce_away()
+        self.announcer.announce_away()
 
     def _after_layout(self, view: QTableView) -> None:
         """A filter hid the action under review: never leave its detail (and verdict
@@ -530,6 +488,8 @@ class QueueWorkspace(Workspace):
         self._wanted = action_id
         self._loaded = None
         self.flow.shown(None)
+        if action_id is not None and self.banner.text.endswith(MOVE_ON):
+            self.banner.hide_message()  # it said to move on: done
         self.update_verdicts()
         if action_id is None or self._actions is None:
             self._loading_timer.stop()
@@ -603,28 +563,6 @@ class QueueWorkspace(Workspace):
         if not copy_selection(QApplication.focusWidget()):
             self.pane.action.trace.copy()
 
-    # -- breakers ----------------------------------------------------------------------
-
-    def _show_run(self, trace_id: str) -> None:
-        """The breaker's "Show run": the looping run in Traces."""
-        from ..traces.workspace import TracesWorkspace
-
-        traces = self.window().findChild(TracesWorkspace)
-        if traces is None:
-            return
-        self.command_table["go.traces"].trigger()
-        traces.open_run(trace_id)
-
-    def _reset_breaker(self, agent: str) -> None:
-        """The breaker's "Reset…": a lead's decision, in the Autonomy workspace."""
-        from ..autonomy.workspace import AutonomyWorkspace
-
-        autonomy = self.window().findChild(AutonomyWorkspace)
-        if autonomy is None:
-            return
-        self.command_table["go.autonomy"].trigger()
-        autonomy.decisions.reset_breaker(agent)
-
     # -- counts ------------------------------------------------------------------------
 
     def _counts_changed(self, shown: int, total: int) -> None:
@@ -653,20 +591,9 @@ class QueueWorkspace(Workspace):
                 if had_focus:
                     self.focus_list()
             return
-        if self._history_on:
-            if not self.history.ready:
-                text = "Reading the History…" if self.history.loading else \
-                    "Could not read the History"
-            elif model.total:
-                text = f"No actions match the filter ({model.total:,} in history hidden)"
-            else:
-                text = _EMPTY_HISTORY
-        elif self._loading_queue and model.total == 0:
-            text = "Loading the queue…"
-        elif model.total:
-            text = f"No actions match the filter ({model.total:,} pending hidden)"
-        else:
-            text = _EMPTY
+        text = placeholder_text(history=self._history_on, history_ready=self.history.ready,
+                                history_loading=self.history.loading,
+                                loading=self._loading_queue, total=model.total)
         self.placeholder.setText(text)
         self._list_stack.setCurrentWidget(self.placeholder)
 

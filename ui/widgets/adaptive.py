@@ -7,13 +7,24 @@ desktop) instead of holding the window wider than the screen.
 - `AdaptiveSplitter` puts its two panes side by side when both fit at their minimum
   widths and one above the other when they do not; it asks only for the width of the
   wider pane, so the window can be made narrow in the first place.
+- `VerticalScrollArea` holds a pane at its full width and lets it scroll up and down
+  when the window is shorter than the pane needs: whatever it shows (a long History
+  entry, a banner above it), it never makes the window taller.
 """
 
 from __future__ import annotations
 
-from ..qt.core import QPoint, QRect, QSize, Qt
+from ..qt.core import QEvent, QObject, QPoint, QRect, QSize, Qt
 from ..qt.gui import QResizeEvent
-from ..qt.widgets import QLayout, QLayoutItem, QScrollArea, QSplitter, QWidget, QWidgetItem
+from ..qt.widgets import (
+    QFrame,
+    QLayout,
+    QLayoutItem,
+    QScrollArea,
+    QSplitter,
+    QWidget,
+    QWidgetItem,
+)
 
 
 class FlowLayout(QLayout):
@@ -126,11 +137,42 @@ class AdaptiveSplitter(QSplitter):
 
 def _min_width(widget: QWidget | None) -> int:
     """The width a layout will not go below, as Qt reckons it: an explicit minimum
-    width wins over the hint. A pane that scrolls (a `QScrollArea`) counts with what it
-    holds: side by side, it should not need to scroll sideways."""
+    width wins over the hint."""
     if widget is None:
         return 0
-    if isinstance(widget, QScrollArea) and widget.widget() is not None:
-        inner = _min_width(widget.widget())
-        return inner + 2 * widget.frameWidth() + widget.verticalScrollBar().sizeHint().width()
     return widget.minimumWidth() or max(0, widget.minimumSizeHint().width())
+
+
+class VerticalScrollArea(QScrollArea):
+    """``widget`` at the area's full width, scrolling up and down when the area is
+    shorter than it needs. It asks for the width its widget needs (no sideways
+    scrolling) but only ``min_lines`` lines of height."""
+
+    def __init__(self, widget: QWidget, parent: QWidget | None = None, *,
+                 min_lines: int = 4) -> None:
+        super().__init__(parent)
+        self.min_lines = min_lines
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(widget)
+        widget.installEventFilter(self)
+
+    def _extra_width(self) -> int:
+        return 2 * self.frameWidth() + self.verticalScrollBar().sizeHint().width()
+
+    def minimumSizeHint(self) -> QSize:
+        inner = self.widget()
+        width = _min_width(inner) if inner is not None else 0
+        return QSize(width + self._extra_width(), self.fontMetrics().height() * self.min_lines)
+
+    def sizeHint(self) -> QSize:
+        inner = self.widget()
+        hint = inner.sizeHint() if inner is not None else QSize(0, 0)
+        return QSize(hint.width() + self._extra_width(), hint.height())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # What it holds asks for another size (a wider row): so does the area.
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()
+        return super().eventFilter(watched, event)

@@ -29,7 +29,7 @@ from countersign.text import (
 )
 
 from ..palette import Palette, on_palette, qcolor
-from ..qt.core import Qt
+from ..qt.core import QRect, Qt
 from ..qt.gui import (
     QFont,
     QFontDatabase,
@@ -284,6 +284,26 @@ class PlainTextView(QWidget):
     def shown_text(self) -> str:
         """What the person sees, as plain text (markers included)."""
         return self.editor.toPlainText()
+
+    def fit_height(self, width: int, max_lines: int, min_lines: int = 1) -> None:
+        """Grow with the wrapped text at ``width`` pixels, from ``min_lines`` up to
+        ``max_lines`` lines, then scroll: the maximum is the text's height, the minimum
+        ``min_lines`` (measured on the first 4,000 characters: enough to know it needs
+        the most)."""
+        editor = self.editor
+        metrics = editor.fontMetrics()
+        margin = 2 * editor.frameWidth() + int(editor.document().documentMargin() * 2) + 2
+        text = self.shown_text()[:4000] or " "
+        flags = int(Qt.TextFlag.TextWordWrap) if editor.lineWrapMode() != \
+            QPlainTextEdit.LineWrapMode.NoWrap else 0
+        bounds = metrics.boundingRect(QRect(0, 0, max(80, width - margin - 4), 1_000_000),
+                                      flags, text)
+        line = metrics.lineSpacing()
+        lines = max(1, round(bounds.height() / line))
+        if self._bar.isVisible():
+            lines += 2
+        self.setMaximumHeight(line * min(lines, max_lines) + margin)
+        self.setMinimumHeight(line * min(lines, min_lines) + margin)
 
     def _render(self, limit: int | None) -> None:
         lines: list[str] = []

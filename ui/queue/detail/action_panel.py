@@ -16,17 +16,16 @@ from countersign.domain import ActionDetail, ActionState, DecisionRecord, Verdic
 from countersign.text import one_line
 
 from ...palette import Palette, Tone, restyle, strip_style, text_style
-from ...qt.core import QRect, Qt, QTimer, Signal
-from ...qt.gui import QResizeEvent
+from ...qt.core import QEvent, QObject, QRect, Qt, QTimer, Signal
 from ...qt.widgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSplitter,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
+from ...widgets.adaptive import VerticalScrollArea
 from ...widgets.text import PlainTextView, plain_tooltip
 from .argument_reader import ArgumentReader
 from .decision_view import DecisionView
@@ -106,15 +105,9 @@ class ActionPanel(QWidget):
         self.reader = ArgumentReader(self)
         #: The JSON tree (or raw text) of the arguments.
         self.arguments = self.reader.arguments
+        #: What became of an action no longer pending (the History), at the top.
         self.decision = DecisionView(self)
         self.decision.hide()
-        self.body = QSplitter(Qt.Orientation.Vertical, self)
-        self.body.setObjectName("actionBody")
-        self.body.setChildrenCollapsible(False)
-        self.body.addWidget(self.reader)
-        self.body.addWidget(self.decision)
-        self.body.setStretchFactor(0, 3)
-        self.body.setStretchFactor(1, 2)
         self.hint = plain_label(self, name="verdictHint")
         self.hint.setWordWrap(True)
         restyle(self.hint, lambda p: strip_style("QLabel", p.warning_banner, "4px 8px"))
@@ -148,7 +141,10 @@ class ActionPanel(QWidget):
         top.addWidget(self.state_chip)
         top.addWidget(self.autonomy)
         top.addWidget(self.risk_badge)
-        buttons = QHBoxLayout()
+        #: The verdict buttons' row (hidden for an action no longer pending).
+        self.button_row = QWidget(self)
+        buttons = QHBoxLayout(self.button_row)
+        buttons.setContentsMargins(0, 0, 0, 0)
         buttons.addWidget(self.busy_label, 1)
         for verdict, (text, key, tip) in VERDICT_BUTTONS.items():
             button = QPushButton(f"{text}  [{key}]", self)
@@ -159,27 +155,43 @@ class ActionPanel(QWidget):
             button.clicked.connect(lambda _=False, v=verdict.value: self.verdict_requested.emit(v))
             self.buttons[verdict.value] = button
             buttons.addWidget(button)
+        # Font and padding in every state: a size that changed with the enabled state
+        # would leave the layout's old width and cut "Approve" after J.
         restyle(self.buttons[Verdict.APPROVE.value], lambda p: (
-            f"QPushButton:enabled {{ background: {p.approve.background};"
-            f" color: {p.approve.text}; font-weight: bold; border-radius: 4px;"
-            " padding: 4px 14px; }"))
+            "QPushButton { font-weight: bold; border-radius: 4px; padding: 4px 14px;"
+            f" border: 1px solid {p.muted}; }}"
+            f" QPushButton:enabled {{ background: {p.approve.background};"
+            f" color: {p.approve.text}; border-color: {p.approve.background}; }}"
+            f" QPushButton:disabled {{ color: {p.muted}; }}"))
         restyle(self.buttons[Verdict.REJECT.value],
-                lambda p: text_style("QPushButton:enabled", p.error, "font-weight: bold;"))
+                lambda p: "QPushButton { font-weight: bold; }"
+                + text_style("QPushButton:enabled", p.error))
+        # Everything above the buttons scrolls when the window is short; the hint and
+        # the verdict buttons are always on screen.
+        self.content = QWidget(self)
+        self.content.setObjectName("actionContent")
+        inner = QVBoxLayout(self.content)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addLayout(top)
+        inner.addWidget(self.agent)
+        inner.addWidget(self.deadline_label)
+        inner.addWidget(self.trace)
+        inner.addWidget(self.decision)
+        inner.addWidget(self.warning_banner)
+        inner.addWidget(self._heading("Why the agent wants it (its own description)"))
+        inner.addWidget(self.description)
+        inner.addWidget(self._heading("Arguments"))
+        inner.addWidget(self.reader, 1)
+        inner.addWidget(self.schema_toggle)
+        inner.addWidget(self.schema_view)
+        self.content.installEventFilter(self)
+        self.scroll_area = VerticalScrollArea(self.content, self)
+        self.scroll_area.setObjectName("actionScroll")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 0, 0, 0)
-        layout.addLayout(top)
-        layout.addWidget(self.agent)
-        layout.addWidget(self.deadline_label)
-        layout.addWidget(self.trace)
-        layout.addWidget(self.warning_banner)
-        layout.addWidget(self._heading("Why the agent wants it (its own description)"))
-        layout.addWidget(self.description)
-        layout.addWidget(self._heading("Arguments"))
-        layout.addWidget(self.body, 1)
-        layout.addWidget(self.schema_toggle)
-        layout.addWidget(self.schema_view)
+        layout.addWidget(self.scroll_area, 1)
         layout.addWidget(self.hint)
-        layout.addLayout(buttons)
+        layout.addWidget(self.button_row)
 
     def _heading(self, text: str) -> QLabel:
         label = plain_label(self, text)
@@ -217,6 +229,9 @@ class ActionPanel(QWidget):
             findings = find_hidden_in_text(str(arguments))
         self.clear_hint()
         self.decision.hide()
+        pending = detail.state is ActionState.PENDING
+        self.deadline_label.setVisible(pending)
+        self.button_row.setVisible(pending)
         self._show_warnings(detail, findings)
         self._show_schema(detail.arguments_schema)
         self._deadline = detail.deadline
@@ -237,21 +252,18 @@ class ActionPanel(QWidget):
         editor = self.description.editor
         metrics = editor.fontMetrics()
         margin = 2 * editor.frameWidth() + int(editor.document().documentMargin() * 2)
-        # The box spans the panel; its own width lags behind during a resize.
-        layout = self.layout()
-        sides = 0
-        if layout is not None:
-            sides = layout.contentsMargins().left() + layout.contentsMargins().right()
-        width = max(80, self.contentsRect().width() - sides - margin - 4)
+        # The box spans the content; its own width lags behind during a resize.
+        width = max(80, self.content.width() - margin - 4)
         text = editor.document().toRawText()[:2000] if editor.document().characterCount() else ""
         bounds = metrics.boundingRect(QRect(0, 0, width, 100_000),
                                       int(Qt.TextFlag.TextWordWrap), text)
         lines = max(1, min(DESCRIPTION_LINES, round(bounds.height() / metrics.lineSpacing())))
         self.description.setFixedHeight(metrics.lineSpacing() * lines + margin + 2)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit_description()
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.content and event.type() == QEvent.Type.Resize:
+            self._fit_description()
+        return super().eventFilter(watched, event)
 
     def _show_warnings(self, detail: ActionDetail, findings: HiddenFindings) -> None:
         lines = []
@@ -315,7 +327,10 @@ class ActionPanel(QWidget):
         self.hint.hide()
 
     def set_confirming(self, verdict: str) -> None:
-        """``verdict`` (a value) waits for its confirming press: its button says so."""
+        """``verdict`` (a value) waits for its confirming press: its button says so.
+        When the wait ends, so does the hint asking for the press."""
+        if not verdict and self._confirming and self.hint.text():
+            self.clear_hint()
         self._confirming = verdict
         self._sync_buttons()
 
@@ -330,14 +345,14 @@ class ActionPanel(QWidget):
         self._sync_buttons()
 
     def _sync_buttons(self) -> None:
-        from ..guard import confirm_prompt
+        from ..guard import confirm_button
 
         for verdict, button in self.buttons.items():
             allowed = verdict in self._allowed
             button.setEnabled(allowed and not self._busy)
             text, key, tip = VERDICT_BUTTONS[Verdict(verdict)]
             confirming = allowed and verdict == self._confirming
-            button.setText(confirm_prompt(Verdict(verdict)) if confirming
+            button.setText(confirm_button(Verdict(verdict)) if confirming
                            else f"{text}  [{key}]")
             suffix = "" if allowed else " (not allowed for this action)"
             button.setToolTip(plain_tooltip(f"{tip} — shortcut {key}{suffix}"))

@@ -16,7 +16,7 @@ from countersign.text import one_line
 
 from ...json_tree import PATH_ROLE, VALUE_ROLE, JsonValueView, whole_value_text
 from ...palette import restyle, text_style
-from ...qt.core import QEvent, QItemSelectionModel, QModelIndex, QObject, QRect, Qt, Signal
+from ...qt.core import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, Signal
 from ...qt.gui import QKeyEvent, QResizeEvent
 from ...qt.widgets import QLabel, QVBoxLayout, QWidget
 from ...widgets.text import PlainTextView, TextViewerDialog
@@ -125,19 +125,8 @@ class ArgumentReader(QWidget):
         self._fit_value()
 
     def _fit_value(self) -> None:
-        """As tall as the wrapped value, between `VALUE_MIN_LINES` and `VALUE_LINES`
-        (measured on its first 4,000 characters: enough to know it needs the most)."""
-        editor = self.value.editor
-        metrics = editor.fontMetrics()
-        margin = 2 * editor.frameWidth() + int(editor.document().documentMargin() * 2) + 2
-        width = max(80, self.contentsRect().width() - margin - 4)
-        text = self.value.shown_text()[:4000]
-        bounds = metrics.boundingRect(QRect(0, 0, width, 1_000_000),
-                                      int(Qt.TextFlag.TextWordWrap), text or " ")
-        lines = max(1, round(bounds.height() / metrics.lineSpacing()))
-        line = metrics.lineSpacing()
-        self.value.setMaximumHeight(line * min(lines, VALUE_LINES) + margin)
-        self.value.setMinimumHeight(line * min(lines, VALUE_MIN_LINES) + margin)
+        """As tall as the wrapped value, between `VALUE_MIN_LINES` and `VALUE_LINES`."""
+        self.value.fit_height(self.contentsRect().width(), VALUE_LINES, VALUE_MIN_LINES)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -14,8 +14,8 @@ import time
 from countersign.domain import ActionDetail, ActionState, DecisionRecord, DeliveryState, Verdict
 from countersign.text import age_text
 
-from ...qt.core import Qt
-from ...qt.widgets import QSplitter, QVBoxLayout, QWidget
+from ...qt.gui import QResizeEvent
+from ...qt.widgets import QVBoxLayout, QWidget
 from ...widgets.diff import DiffView, json_diff, pretty_json
 from ...widgets.text import PlainTextView, Section
 
@@ -54,7 +54,7 @@ def decision_sections(detail: ActionDetail, record: DecisionRecord | None,
             return [Section("Pending", "No verdict yet.")]
         return [Section(detail.state.value.replace("_", " ").capitalize(),
                         "No decision is recorded for this action.")]
-    lines = [f"{_DONE.get(record.verdict, record.verdict.value)} by {record.reviewer}",
+    lines = [f"{_DONE.get(record.verdict, record.verdict.value)} by {record.reviewer} "
              f"at {when_text(record.decided_at, now)}"]
     if record.severity is not None:
         lines.append(f"Edit judged {record.severity.value}")
@@ -84,8 +84,14 @@ def edit_diff(detail: ActionDetail, record: DecisionRecord | None) -> str:
     return json_diff(before, after)
 
 
+#: The account grows with its text up to this many lines, then scrolls; the diff too.
+SUMMARY_LINES = 9
+DIFF_LINES = 12
+
+
 class DecisionView(QWidget):
-    """The outcome above, the edit's diff below (only for an edit)."""
+    """The outcome above, the edit's diff below (only for an edit), each as tall as
+    its text up to a few lines."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -94,19 +100,28 @@ class DecisionView(QWidget):
         self.summary.setObjectName("decisionSummary")
         self.diff = DiffView(self)
         self.diff.setObjectName("decisionDiff")
-        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(self.summary)
-        self.splitter.addWidget(self.diff)
+        self.diff.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.splitter)
+        layout.setSpacing(4)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.diff)
 
     def show_decision(self, detail: ActionDetail, record: DecisionRecord | None) -> None:
         self.summary.set_sections(decision_sections(detail, record, time.time()))
         diff = edit_diff(detail, record)
         self.diff.set_text(diff)
         self.diff.setVisible(bool(diff))
+        self._fit()
+
+    def _fit(self) -> None:
+        width = self.contentsRect().width()
+        self.summary.fit_height(width, SUMMARY_LINES, min(3, SUMMARY_LINES))
+        self.diff.fit_height(width, DIFF_LINES, 3)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
 
     def text(self) -> str:
         """What it shows, as plain text (for tests)."""

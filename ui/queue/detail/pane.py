@@ -20,8 +20,8 @@ from countersign.domain import ActionDetail, ActionState, DecisionRecord, SpanRe
 from ...inspector import TraceInspector
 from ...palette import restyle, text_style
 from ...qt.core import Qt, Signal
-from ...qt.widgets import QFrame, QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
-from ...widgets.adaptive import AdaptiveSplitter
+from ...qt.widgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from ...widgets.adaptive import AdaptiveSplitter, VerticalScrollArea
 from .action_panel import ActionPanel
 
 EMPTY_TEXT = "Select an action to see why the agent proposed it"
@@ -54,16 +54,12 @@ class ActionDetailPane(QWidget):
         #: The reasoning chain: the run in the trace inspector, proposing span highlighted.
         self.reasoning = TraceInspector(self)
         #: The reasoning scrolls when its share is smaller than it needs.
-        self.reasoning_area = QScrollArea(self)
+        self.reasoning_area = VerticalScrollArea(self.reasoning, self)
         self.reasoning_area.setObjectName("reasoningArea")
-        self.reasoning_area.setWidgetResizable(True)
-        self.reasoning_area.setFrameShape(QFrame.Shape.NoFrame)
-        self.reasoning_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.reasoning_area.setWidget(self.reasoning)
         self.action = ActionPanel(self)
         self.action.verdict_requested.connect(self.verdict_requested)
         # Side by side; on a narrow window the reasoning goes above the action.
-        self.splitter = AdaptiveSplitter(self, first_share=0.4)
+        self.splitter = AdaptiveSplitter(self, first_share=0.35)
         self.splitter.setObjectName("detailSplitter")
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.reasoning_area)
