@@ -20,14 +20,20 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from countersign.domain import EditSeverity, Verdict
+from countersign.session import Services
 from countersign_ui.main_window import MainWindow
 
 from .conftest import queue_of
 from .test_demo_fleet_e2e import fleet  # noqa: F401 - fixture
-from .test_queue_e2e import (  # the window of the Queue e2e
+from .test_queue_e2e import (  # the window, agents and keyboard helpers of the Queue e2e
     WAIT_MS,
+    Agents,
+    agents,  # noqa: F401 - fixture
+    ask_in_order,
     press,
     services,  # noqa: F401 - fixture
+    store,  # noqa: F401 - fixture
     window,  # noqa: F401 - fixture
 )
 
@@ -110,6 +116,49 @@ def test_the_queue_fits_1024_by_640_and_the_window_never_resizes_itself(
     QApplication.processEvents()
     qtbot.waitUntil(lambda: queue.banner.isVisible(), timeout=WAIT_MS)
     assert window.size() == SMALL, "the window grew after a long message"
+    assert layout_problems(queue) == []
+
+
+def test_history_critical_prompt_and_banners_keep_the_window_size(
+        qtbot: QtBot, window: MainWindow, agents: Agents,  # noqa: F811
+        services: Services) -> None:  # noqa: F811
+    """What appears above or inside the pane (a tripped breaker and a message on top,
+    an edit's account and diff in the History, the critical prompt) scrolls in its
+    place: the window stays 1024 × 640 and nothing overlaps."""
+    services.autonomy.set_budget("billing-bot", {"actions_per_minute": 1}, actor="lee")
+    edited, _tripping = ask_in_order(
+        qtbot, window, agents,
+        ("e", "billing-bot", "issue_refund", {"order": "A-1", "amount_cents": 4000,
+                                              "note": "Refund per ticket. " * 40}),
+        ("t", "billing-bot", "issue_refund", {"order": "A-1", "amount_cents": 4000}))
+    queue = queue_of(window)
+    agents.ask("c", "ops-agent", "drop_table", {"table": "orders"}, risk="critical")
+    qtbot.waitUntil(lambda: queue.model.rowCount() == 3, timeout=WAIT_MS)
+    critical = next(i for i in queue.model.ids() if i not in (edited, _tripping))
+    window.resize(SMALL)
+    qtbot.waitUntil(lambda: window.size() == SMALL, timeout=WAIT_MS)
+    services.decisions.decide(
+        edited, Verdict.EDIT, reviewer="ann", severity=EditSeverity.MATERIAL,
+        arguments={"order": "A-1", "amount_cents": 2500, "note": "Checked. " * 60})
+    queue.breakers.refresh()
+    qtbot.waitUntil(lambda: queue.breakers.isVisible() and queue.banner.isVisible(),
+                    timeout=WAIT_MS)  # (the banner: the action on screen was decided)
+    queue.select_action(critical)
+    qtbot.waitUntil(lambda: queue.loaded is not None and queue.flow.guard.settled(),
+                    timeout=WAIT_MS)
+    queue.flow.start(Verdict.APPROVE)  # armed, waiting for the second press
+    QApplication.processEvents()
+    assert queue.pane.action.hint.isVisible()
+    assert window.size() == SMALL
+    assert layout_problems(queue) == []
+    queue.show_history(True)
+    qtbot.waitUntil(lambda: queue.history.model.rowCount() == 1, timeout=WAIT_MS)
+    queue.select_action(edited)
+    qtbot.waitUntil(lambda: queue.loaded is not None and queue.loaded.detail.id == edited
+                    and queue.pane.action.decision.isVisible(), timeout=WAIT_MS)
+    QApplication.processEvents()
+    assert "Checked." in queue.pane.action.decision.text()
+    assert window.size() == SMALL, "the History's account made the window grow"
     assert layout_problems(queue) == []
 
 
