@@ -336,8 +336,9 @@ def _conditions(q: RunQuery) -> list[ColumnElement[bool]]:
         conditions.append(RunRow.started_ns <= q.until_ns)
     if q.status == "running":  # the root has not arrived, or not ended
         conditions.append(or_(RunRow.root_span_id.is_(None), RunRow.root_end_ns.is_(None)))
-    elif q.status is not None:
-        conditions.append(RunRow.status == q.status)
+    elif q.status is not None:  # a finished run's status: a running one shows no verdict yet
+        conditions.extend((RunRow.status == q.status, RunRow.root_span_id.is_not(None),
+                           RunRow.root_end_ns.is_not(None)))
     duration = RunRow.ended_ns - RunRow.started_ns
     if q.min_duration_ns is not None:
         conditions.append(duration >= q.min_duration_ns)
