@@ -174,3 +174,31 @@ def test_the_plain_state_imports_no_qt() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_history_state_column_says_what_became_of_each_action() -> None:
+    from countersign.domain import ActionState
+    from countersign_ui.queue.history import FIRST_OUTCOMES, OUTCOME_BATCH, older_batches
+
+    recorder = Recorder()
+    rows = QueueRows(recorder, show_state=True)
+    held = [make_row(i, state=ActionState.DELIVERED) for i in range(1, 1_001)]
+    rows.set_rows(held)
+    first = rows.row_at(0)
+    assert first is not None
+    assert rows.text(first, Column.STATE) == "delivered"  # until its outcome is read
+    recorder.events.clear()
+    rows.set_outcomes({first.id: "approved · ann · delivered"})
+    assert rows.text(first, Column.STATE) == "approved · ann · delivered"
+    assert rows.full_text(first, Column.STATE) == "approved · ann · delivered"
+    assert recorder.events == [("changed", 0, 0)]
+    recorder.events.clear()
+    rows.set_outcomes({r.id: "rejected · bob" for r in held})  # many: one change
+    assert recorder.events == [("changed", 0, 999)]
+    rows.apply(removed=[first.id])
+    assert rows.full_text(first, Column.STATE) is None
+    # The older rows' outcomes are read newest first, in batches.
+    many = [make_row(i) for i in range(1, FIRST_OUTCOMES + 2 * OUTCOME_BATCH + 2)]
+    batches = older_batches(many)
+    assert [len(b) for b in batches] == [OUTCOME_BATCH, OUTCOME_BATCH, 1]
+    assert batches[0][0].id == len(many) - FIRST_OUTCOMES and batches[-1][0].id == 1

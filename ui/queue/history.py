@@ -70,22 +70,42 @@ def outcomes(rows: Iterable[QueueRow], records: dict[int, DecisionRecord]) -> di
 
 @dataclass(frozen=True)
 class HistorySnapshot:
-    """The History's rows, their State texts, and the change id read before them."""
+    """The History's rows (oldest first), the State texts of the newest of them, and
+    the change id read before them."""
 
     after_change_id: int
     rows: list[QueueRow]
     outcomes: dict[int, str]
 
 
-def load_history(actions: ActionService, decisions: DecisionService) -> HistorySnapshot:
-    """Off the GUI thread: every action no longer pending, with its outcome."""
-    after = actions.last_change_id()
-    rows = actions.queue_rows(states=HISTORY_STATES)
+#: The newest rows whose outcomes come with the first read (the top of the list).
+FIRST_OUTCOMES = 1_000
+#: Then the older rows' outcomes are read this many at a time, newest first.
+OUTCOME_BATCH = 5_000
+
+
+def read_outcomes(decisions: DecisionService, rows: Sequence[QueueRow]) -> dict[int, str]:
+    """Off the GUI thread: the State texts of ``rows``, from their decisions."""
     ids = [r.id for r in rows]
     records: dict[int, DecisionRecord] = {}
     for at in range(0, len(ids), _CHUNK):
         records.update(decisions.for_actions(ids[at:at + _CHUNK]))
-    return HistorySnapshot(after, rows, outcomes(rows, records))
+    return outcomes(rows, records)
+
+
+def load_history(actions: ActionService, decisions: DecisionService) -> HistorySnapshot:
+    """Off the GUI thread: every action no longer pending, and the outcomes of the
+    newest (the rest follow in batches: 100,000 decisions take seconds to read)."""
+    after = actions.last_change_id()
+    rows = actions.queue_rows(states=HISTORY_STATES)
+    return HistorySnapshot(after, rows, read_outcomes(decisions, rows[-FIRST_OUTCOMES:]))
+
+
+def older_batches(rows: Sequence[QueueRow]) -> list[list[QueueRow]]:
+    """The rows whose outcomes the first read left out, in batches, newest first."""
+    rest = list(rows[:max(0, len(rows) - FIRST_OUTCOMES)])
+    rest.reverse()
+    return [rest[at:at + OUTCOME_BATCH] for at in range(0, len(rest), OUTCOME_BATCH)]
 
 
 # -- departures: pending actions that left without a verdict from here ---------------

@@ -4,14 +4,21 @@ followed live by a change feed of its own that also reads each action's decision
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..async_work import BackgroundWork
 from ..qt.core import QObject, Qt, Signal
 from ..qt.widgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 from .columns import Column
 from .feed import ChangeFeed, FeedBatch
-from .history import HISTORY_STATES, HistorySnapshot, load_history, outcomes
+from .history import (
+    HISTORY_STATES,
+    HistorySnapshot,
+    load_history,
+    older_batches,
+    outcomes,
+    read_outcomes,
+)
 from .model import QueueModel
 
 if TYPE_CHECKING:
@@ -114,12 +121,25 @@ class HistoryList(QObject):
         self.model.set_outcomes(snapshot.outcomes)
         services = self._services
         if services is not None:
+            self.work.spawn(self._fill_outcomes(services, older_batches(snapshot.rows)),
+                            name="history-outcomes")
             self._feed = ChangeFeed(services.actions, self.work, states=HISTORY_STATES,
                                     decisions=services.decisions, parent=self)
             self._feed.batch.connect(self._on_batch)
             self._feed.failed.connect(self.failed)
             self._feed.start(snapshot.after_change_id)
         self.loaded.emit()
+
+    async def _fill_outcomes(self, services: Services, batches: list[Any]) -> None:
+        """The older rows' outcomes, a batch at a time (the list is usable meanwhile)."""
+        from countersign.store.engine import StoreError
+
+        for batch in batches:
+            try:
+                found = await self.work.call(read_outcomes, services.decisions, batch)
+            except StoreError:
+                return  # the rows keep their bare state; a new read fills them in
+            self.model.set_outcomes(found)
 
     def _failed(self, exc: BaseException) -> None:
         self.loading = False

@@ -235,11 +235,15 @@ class QueueRows:
             self._after_change()
 
     def set_outcomes(self, outcomes: dict[int, str]) -> None:
-        """What the State column says for these actions (e.g. "approved · ann")."""
-        for action_id, text in outcomes.items():
-            if self._outcomes.get(action_id) == text:
-                continue
-            self._outcomes[action_id] = text
+        """What the State column says for these actions (e.g. "approved · ann"). A
+        few are announced row by row, many as one change of every row."""
+        changed = [i for i, text in outcomes.items() if self._outcomes.get(i) != text]
+        self._outcomes.update(outcomes)
+        if len(changed) > BULK:
+            if self._shown:
+                self._listener.rows_changed(0, len(self._shown) - 1)
+            return
+        for action_id in changed:
             position = self.position_of(action_id)
             if position is not None:
                 self._listener.rows_changed(position, position)
