@@ -33,8 +33,8 @@ def main(out: Path) -> list[Path]:
 
     from countersign.config import Config, ConsoleConfig
     from countersign.domain import Risk, Verdict
-    from countersign.services.actions import ActionRequest
     from countersign.plugin_host.loading import load_source_class
+    from countersign.services.actions import ActionRequest
     from countersign.session import open_services
     from countersign_ui.async_work import BackgroundWork
     from countersign_ui.main_window import MainWindow
