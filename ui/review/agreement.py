@@ -17,9 +17,6 @@ from countersign.review.agreement import AgreementReport
 from ..palette import colours, qcolor, restyle, text_style
 from ..qt.core import (
     QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -33,12 +30,10 @@ from ..qt.widgets import (
     QVBoxLayout,
     QWidget,
 )
+from ..widgets.table_model import FlatTableModel
 
 #: AUTONOMY.md's threshold: below it, labels are not trusted as evidence.
 TRUSTED_ALPHA = 0.667
-Index = QModelIndex | QPersistentModelIndex
-_FLAGS = (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-          | Qt.ItemFlag.ItemNeverHasChildren)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _LOW_TIP = ("Below 0.667: reviewers disagree too often for these labels to count as "
             "evidence (AUTONOMY.md)")
@@ -54,40 +49,13 @@ def shown_value(value: float | None) -> str:
     return f"{value:.3f}"
 
 
-class _ReportModel(QAbstractTableModel):
+class _ReportModel(FlatTableModel[tuple[Any, ...]]):
     """A read-only table over one part of an `AgreementReport`."""
 
-    HEADERS: tuple[str, ...] = ()
     #: The column holding the statistic (coloured when low, right-aligned).
     VALUE_COLUMN = 0
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[tuple[Any, ...]] = []
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        column = index.column()
-        if not 0 <= column < len(self.HEADERS):
-            return None
+    def cell(self, row: tuple[Any, ...], column: int, role: int) -> Any:
         value = row[self.VALUE_COLUMN]
         low = isinstance(value, float) and value < TRUSTED_ALPHA
         if role == Qt.ItemDataRole.DisplayRole:
@@ -105,11 +73,6 @@ class _ReportModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column >= self.VALUE_COLUMN:
             return _RIGHT
         return None
-
-    def set_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
 
     def is_low(self, row: int) -> bool:
         value = self._rows[row][self.VALUE_COLUMN]

@@ -24,10 +24,7 @@ from countersign.text import one_line
 
 from ..palette import restyle, text_style
 from ..qt.core import (
-    QAbstractTableModel,
     QModelIndex,
-    QObject,
-    QPersistentModelIndex,
     Qt,
     QTimer,
     Signal,
@@ -47,6 +44,7 @@ from ..qt.widgets import (
     QVBoxLayout,
     QWidget,
 )
+from ..widgets.table_model import FlatTableModel
 from ..widgets.text import PlainTextView, Section, plain_tooltip
 from .phoenix_push import PhoenixPushRow
 
@@ -55,9 +53,6 @@ if TYPE_CHECKING:
 
     from ..async_work import BackgroundWork
 
-Index = QModelIndex | QPersistentModelIndex
-_FLAGS = (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-          | Qt.ItemFlag.ItemNeverHasChildren)
 #: Keys listed per part of a diff before "… and n more".
 DIFF_LISTED = 200
 #: How often the progress bar reads the job's count.
@@ -77,36 +72,12 @@ def describe_filter(wanted: DatasetFilter) -> str:
     return ", ".join(parts) or "every decision and label"
 
 
-class DatasetsModel(QAbstractTableModel):
+class DatasetsModel(FlatTableModel[DatasetInfo]):
     """Every stored version: Name | Version | Examples | Built | By | Filter."""
 
     HEADERS = ("Name", "Version", "Examples", "Built", "By", "Filter")
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[DatasetInfo] = []
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        info = self._rows[index.row()]
-        column = index.column()
+    def cell(self, info: DatasetInfo, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             values = (one_line(info.name, 80), str(info.version), f"{info.examples:,}",
                       time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created_at)),
@@ -119,12 +90,10 @@ class DatasetsModel(QAbstractTableModel):
         return None
 
     def set_versions(self, rows: Sequence[DatasetInfo]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+        self.set_rows(rows)
 
     def info_at(self, row: int) -> DatasetInfo | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.row_at(row)
 
     def versions_of(self, name: str) -> list[int]:
         return [info.version for info in self._rows if info.name == name]

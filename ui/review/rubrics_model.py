@@ -10,47 +10,24 @@ from typing import Any
 from countersign.review.rubric import Rubric
 from countersign.text import one_line
 
-from ..qt.core import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from ..qt.core import QObject, Qt
+from ..widgets.table_model import FlatTableModel
 from ..widgets.text import plain_tooltip
 
-Index = QModelIndex | QPersistentModelIndex
-_FLAGS = (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-          | Qt.ItemFlag.ItemNeverHasChildren)
 #: What the Version column adds for a rubric with edits not saved yet.
 EDITED_MARK = " · edited"
 
 
-class RubricsModel(QAbstractTableModel):
+class RubricsModel(FlatTableModel[Rubric]):
     """Name | Version | For | Questions, by name."""
 
     HEADERS = ("Name", "Version", "For", "Questions")
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[Rubric] = []
         self._edited: frozenset[str] = frozenset()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        rubric = self._rows[index.row()]
-        column = index.column()
+    def cell(self, rubric: Rubric, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             edited = EDITED_MARK if rubric.name in self._edited else ""
             values = (one_line(rubric.name, 60), f"{rubric.version}{edited}",
@@ -64,9 +41,7 @@ class RubricsModel(QAbstractTableModel):
         return None
 
     def set_rubrics(self, rubrics: Sequence[Rubric]) -> None:
-        self.beginResetModel()
-        self._rows = sorted(rubrics, key=lambda r: r.name)
-        self.endResetModel()
+        self.set_rows(sorted(rubrics, key=lambda r: r.name))
 
     def set_edited(self, names: Collection[str]) -> None:
         """Mark the rubrics with unsaved edits (the Version column says so)."""
@@ -79,7 +54,7 @@ class RubricsModel(QAbstractTableModel):
                                   [Qt.ItemDataRole.DisplayRole])
 
     def rubric_at(self, row: int) -> Rubric | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.row_at(row)
 
     def row_of(self, name: str) -> int | None:
         return next((i for i, rubric in enumerate(self._rows) if rubric.name == name), None)

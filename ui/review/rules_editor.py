@@ -24,10 +24,6 @@ from countersign.review.sampling import (
 
 from ..palette import restyle, text_style
 from ..qt.core import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
     Qt,
     QTimer,
     Signal,
@@ -44,6 +40,7 @@ from ..qt.widgets import (
     QVBoxLayout,
     QWidget,
 )
+from ..widgets.table_model import FlatTableModel
 from ..widgets.text import monospace_font
 
 if TYPE_CHECKING:
@@ -51,9 +48,6 @@ if TYPE_CHECKING:
 
     from ..async_work import BackgroundWork
 
-Index = QModelIndex | QPersistentModelIndex
-_FLAGS = (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-          | Qt.ItemFlag.ItemNeverHasChildren)
 CHECK_DELAY_MS = 150
 _HELP = ("# One [[review.rules]] table per rule, as in the configuration file. The first\n"
          "# enabled rule matching an item decides its draw. Filters (all optional):\n"
@@ -118,48 +112,25 @@ def describe_rule(rule: SamplingRule) -> str:
     return "; ".join(parts) or "everything"
 
 
-class RulesModel(QAbstractTableModel):
+class RulesModel(FlatTableModel[tuple[int, SamplingRule]]):
     """The parsed rules in deciding order: # | Rule | Covers | Rate | Labels | On."""
 
     HEADERS = ("#", "Rule", "Covers", "Rate", "Labels", "On")
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rules: list[SamplingRule] = []
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rules)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole or not index.isValid() \
-                or not 0 <= index.row() < len(self._rules):
+    def cell(self, row: tuple[int, SamplingRule], column: int, role: int) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
             return None
-        rule = self._rules[index.row()]
-        values = (str(index.row() + 1), rule.name, describe_rule(rule), f"{rule.rate:g}",
+        number, rule = row
+        values = (str(number), rule.name, describe_rule(rule), f"{rule.rate:g}",
                   str(rule.labels), "yes" if rule.enabled else "no")
-        return values[index.column()] if 0 <= index.column() < len(values) else None
+        return values[column]
 
     def set_rules(self, rules: Sequence[SamplingRule]) -> None:
-        self.beginResetModel()
-        self._rules = list(rules)
-        self.endResetModel()
+        self.set_rows(list(enumerate(rules, 1)))
 
     @property
     def rules(self) -> list[SamplingRule]:
-        return list(self._rules)
+        return [rule for _, rule in self._rows]
 
 
 class RulesEditor(QWidget):
