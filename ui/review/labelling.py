@@ -25,6 +25,7 @@ from countersign.domain.review import Claim, LabelRecord
 
 from ..async_work import BackgroundWork, report_exception
 from ..qt.core import QObject, QTimer, Signal
+from ..qt.widgets import QApplication
 from ..queue.banner import BannerKind
 from .correction import CorrectionDialog
 from .reads import (
@@ -80,6 +81,7 @@ class LabellingFlow(QObject):
         self._services: Services | None = None
         self._wanted: int | None = None
         self._focus_form = False
+        self._refocus_on_label = False
         self._held: int | None = None
         self._skipped: set[int] = set()
         self._cache: OrderedDict[int, LoadedItem] = OrderedDict()
@@ -162,8 +164,15 @@ class LabellingFlow(QObject):
     def _display(self, loaded: LoadedItem) -> None:
         self._loading.stop()
         pane = self._ws.pane
+        focused = QApplication.focusWidget()
+        # Showing an item rebuilds the form: if the focus was in the old one, it must
+        # land in the new one, not vanish with the deleted widget.
+        had_focus = focused is not None and pane.form.isAncestorOf(focused)
         pane.show_item(loaded, self.reviewer)
-        if self._focus_form and self._ws.is_active and pane.form.isEnabled():
+        refocus = had_focus or (self._refocus_on_label
+                                and self._ws.pages.currentWidget() is pane)
+        self._refocus_on_label = False
+        if (self._focus_form or refocus) and self._ws.is_active and pane.form.isEnabled():
             pane.form.focus_first_unanswered()
         if loaded.item_id in self._restore:
             self._restore_answers(loaded.item_id)
@@ -198,7 +207,10 @@ class LabellingFlow(QObject):
         loaded = self.loaded
         if loaded is None or loaded.detail.rubric.name != name:
             return
-        self._focus_form = False  # the reviewer is on another page: leave the focus
+        self._focus_form = False  # the reviewer is on another page: leave the focus…
+        # …unless they are back on the Label page when the new form arrives: the page
+        # change focused the old form, which this read replaces.
+        self._refocus_on_label = True
         self._fetch(loaded.item_id, show=True)
 
     # -- claims --------------------------------------------------------------------------

@@ -192,7 +192,12 @@ class RubricForm(QWidget):
         self._current = max(0, min(len(self.questions) - 1, index))
         self._mark_current()
         widget = self.questions[self._current]
-        widget.focus_input()
+        if not widget.isVisible() and self.isVisible():
+            # Just built: its layout shows it on the next turn of the event loop, and a
+            # hidden widget takes no focus (the focus would vanish with the old form).
+            QTimer.singleShot(0, widget, widget.focus_input)
+        else:
+            widget.focus_input()
         self.scroll_area.ensureWidgetVisible(widget, 0, 8)
 
     def focus_first_unanswered(self) -> None:
