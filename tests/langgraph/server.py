@@ -18,19 +18,23 @@ langgraph-api 0.16.7 / runtime-inmem 0.36.7; `test_restart_keeps_threads` pins i
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import time
-import venv
 from pathlib import Path
 
-import httpx
+from ..servers import (
+    ServerError as ServerError,  # the conftest and the bench catch it from here
+)
+from ..servers import (
+    ServerProcess,
+    cache_dir,
+    cached_venv,
+    free_port,
+    requirements_digest,
+    venv_bin,
+)
 
 #: The server environment, pinned (the "lock" of the LangGraph tests): the versions
 #: issue 14 was found and fixed with. Changing a line builds a new cached venv beside
@@ -48,9 +52,6 @@ REQUIREMENTS = (
 )
 START_TIMEOUT = 60.0
 
-
-class ServerError(RuntimeError):
-    """The LangGraph test server could not be installed or started."""
 
 GRAPHS_SOURCE = '''
 """Deterministic review graphs for Countersign's tests (no LLM)."""
@@ -170,106 +171,41 @@ LANGGRAPH_JSON = {
 }
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "countersign-test"
-
-
 def server_venv() -> Path:
-    """The cached server virtualenv, (re)built when `REQUIREMENTS` changed."""
-    digest = hashlib.sha256("\n".join(REQUIREMENTS).encode()).hexdigest()
-    target = _cache_dir() / f"langgraph-venv-{digest[:12]}"
-    marker = target / "countersign-requirements.sha256"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / "langgraph-venv.lock", "w") as lock:
-        with contextlib.suppress(ImportError):  # no fcntl on Windows: no locking there
-            import fcntl
-
-            fcntl.flock(lock, fcntl.LOCK_EX)  # parallel sessions (xdist) build it once
-        if marker.is_file() and marker.read_text() == digest:
-            return target
-        shutil.rmtree(target, ignore_errors=True)
-        venv.EnvBuilder(with_pip=True).create(target)
-        python = target / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-        result = subprocess.run(
-            [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q",
-             *REQUIREMENTS],
-            capture_output=True, text=True, timeout=900, check=False,
-        )
-        if result.returncode != 0:
-            raise ServerError(f"installing the LangGraph server failed:\n{result.stderr[-4000:]}")
-        marker.write_text(digest)  # last: an interrupted build is redone next time
-    return target
+    """The cached server virtualenv, (re)built when `REQUIREMENTS` changed (named after
+    them, so a change of pins builds beside the old one instead of under a running
+    session)."""
+    digest = requirements_digest(REQUIREMENTS)
+    return cached_venv(cache_dir() / f"langgraph-venv-{digest[:12]}", REQUIREMENTS,
+                       what="LangGraph server", timeout=900)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LangGraphDevServer:
-    """A `langgraph dev` process on a fixed port, which tests may stop and restart."""
+class LangGraphDevServer(ServerProcess):
+    """A `langgraph dev` process on a fixed port, which tests may stop and restart
+    (SIGINT is graceful: state is pickled to .langgraph_api/)."""
 
     def __init__(self, venv_dir: Path, project_dir: Path, port: int) -> None:
+        super().__init__(f"http://127.0.0.1:{port}", project_dir / "server.log")
         self.venv_dir, self.project_dir, self.port = venv_dir, project_dir, port
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = project_dir / "server.log"
-        self._process: subprocess.Popen[bytes] | None = None
-        self.started_in: float = 0.0
 
     def start(self) -> None:
         """Start the server and wait until `GET /ok` answers."""
         env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1",
                "LANGGRAPH_NO_VERSION_CHECK": "true", "LANGSMITH_TRACING": "false",
                "PYTHONUNBUFFERED": "1"}
-        bindir = self.venv_dir / ("Scripts" if os.name == "nt" else "bin")
-        command = [str(bindir / "langgraph"), "dev", "--no-browser", "--no-reload",
-                   "--host", "127.0.0.1", "--port", str(self.port)]
-        began = time.monotonic()
-        with open(self.log_path, "ab") as log:
-            self._process = subprocess.Popen(
-                command, cwd=self.project_dir, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        while time.monotonic() - began < START_TIMEOUT:
-            if self._process.poll() is not None:
-                break
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/ok", timeout=1.0).status_code == 200:
-                    self.started_in = time.monotonic() - began
-                    return
-            time.sleep(0.2)
-        self.stop()
-        raise ServerError(f"langgraph dev did not become healthy on {self.url}:\n"
-                          f"{self.log_tail()}")
-
-    def stop(self) -> None:
-        """SIGINT (graceful: state is pickled to .langgraph_api/), SIGKILL after 20 s."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        command = [str(venv_bin(self.venv_dir, "langgraph")), "dev", "--no-browser",
+                   "--no-reload", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.launch(command, cwd=self.project_dir, env=env, health="/ok",
+                    timeout=START_TIMEOUT, what="langgraph dev")
 
     def restart(self) -> None:
         """Stop and start again on the same port (state persists, see module doc)."""
         self.stop()
         self.start()
 
-    def log_tail(self, chars: int = 6000) -> str:
-        """The end of the server's log, for failure messages."""
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return "(no server log)"
-
     def versions(self) -> dict[str, str]:
         """Installed versions of the LangGraph packages in the server venv."""
-        python = self.venv_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+        python = venv_bin(self.venv_dir, "python")
         script = ("import importlib.metadata as m, json; print(json.dumps({n: m.version(n) "
                   "for n in ('langgraph', 'langgraph-cli', 'langgraph-api', "
                   "'langgraph-runtime-inmem', 'langgraph-checkpoint')}))")

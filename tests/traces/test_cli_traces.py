@@ -7,7 +7,6 @@ import gzip
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from countersign.cli import main
 from countersign.services.traces import TraceService
 from countersign.store.migrate import open_store
 
+from ..servers import free_port
 from . import FIXTURES, body, load_fixture, span, to_protobuf
 
 OI_TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -122,15 +122,9 @@ def test_trace_show_tree_and_json(sqlite_url: str, capsys: pytest.CaptureFixture
     assert code == 1 and "no run with trace id" in err
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_worker_receives_otlp(sqlite_url: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "COUNTERSIGN_STORE": sqlite_url}
     worker = subprocess.Popen(
         [sys.executable, "-m", "countersign", "worker", "--otlp-port", str(port)],

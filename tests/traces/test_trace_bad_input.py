@@ -275,7 +275,11 @@ def test_bodies_waiting_for_a_decoder_are_bounded(sqlite_store: Store) -> None:
             headers = {"content-type": "application/json"}
             sending = [asyncio.create_task(client.post(receiver.url, content=r, headers=headers))
                        for r in requests]
-            await asyncio.sleep(0.5)  # every request has arrived; three are being decoded
+            # Wait for the refusals themselves (three bodies fit the bound and stay held).
+            deadline = asyncio.get_running_loop().time() + 30
+            while (sum(task.done() for task in sending) < 5
+                   and asyncio.get_running_loop().time() < deadline):
+                await asyncio.sleep(0.01)
             refused = [task.result() for task in sending if task.done()]
             assert [r.status_code for r in refused] == [429] * 5
             assert "decoders busy" in refused[0].json()["message"]

@@ -29,6 +29,7 @@ from countersign_ui.connections import ConnectionsDialog
 from countersign_ui.main_window import MainWindow
 from countersign_ui.receiver import ConsoleReceiver
 
+from ..servers import free_port
 from ..traces import load_fixture
 from .conftest import created_store, traces_of
 
@@ -39,12 +40,6 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSi
 def _in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     # Small bodies are decoded in a thread anyway; no worker processes to wait for.
     monkeypatch.setenv(WORKERS_ENV, "0")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def config_file(tmp_path: Path, port: int) -> Path:
