@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QPlainTextEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
-from countersign.domain import ActionDetail
+from countersign.domain import ActionDetail, Risk, Verdict
 from countersign.plugin_host.loading import load_source_class
 from countersign.schema_check import validate
 from countersign.session import Services
@@ -89,8 +89,17 @@ def test_demo_agents_receive_exactly_the_keyboard_verdicts(
         assert loaded is not None
         return loaded.detail
 
-    on(ids[0])
+    # Which agent asks first varies from run to run; when its action is critical, A
+    # arms the confirmation and a second A, after the dwell, approves it.
+    first = on(ids[0])
     press(qtbot, window, Qt.Key.Key_A)
+    if first.risk is Risk.CRITICAL:
+        guard = queue_of(window).flow.guard
+        qtbot.waitUntil(lambda: guard.armed() is Verdict.APPROVE, timeout=WAIT_MS)
+        armed_at = guard.clock()
+        qtbot.waitUntil(lambda: guard.clock() - armed_at > guard.dwell, timeout=WAIT_MS)
+        assert current(window) == ids[0], "a single A approved a critical action"
+        press(qtbot, window, Qt.Key.Key_A)
     given[ids[0]] = {"outcome": "approve"}
 
     detail = on(ids[1])
