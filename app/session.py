@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,34 +32,73 @@ if TYPE_CHECKING:
     from .store.engine import Store
 
 
-@dataclass
 class Services:
     """Everything a front end needs from the core, opened once.
 
     Services are plain objects over one `Store`; each opens its own short transaction
     per call, and their units of work also exist as functions taking a SQLAlchemy
-    session, so several compose in one transaction (see ``services/``).
+    session, so several compose in one transaction (see ``services/``). Each is built,
+    and its module imported, on first use: ``queue list`` in a runbook's loop pays for
+    the actions service, not for datasets, traces and autonomy.
     """
 
-    store: Store
-    config: Config
-    config_path: Path | None
-    #: Who acts from this front end: the config file's ``reviewer``, else the OS user.
-    identity: str
-    actions: ActionService
-    decisions: DecisionService
-    traces: TraceService
-    #: The reviewer's loop: rubrics, rules, sampling, the review queue, labels.
-    review: ReviewService
-    #: The review list, read lean and kept live (the Review workspace's list).
-    review_feed: ReviewFeed
-    #: Eval datasets: build, list, diff, export, push.
-    datasets: DatasetService
-    #: Autonomy: units' levels and evidence, promotions, thresholds, budgets, breakers.
-    autonomy: AutonomyService
-    #: Set once a runtime is started through `start_runtime`, for front ends that
-    #: want to wake it (a verdict given here is delivered without waiting for a poll).
-    runtime: Runtime | None = field(default=None)
+    def __init__(self, store: Store, config: Config, config_path: Path | None,
+                 identity: str) -> None:
+        self.store = store
+        self.config = config
+        self.config_path = config_path
+        #: Who acts from this front end: the config file's ``reviewer``, else the OS user.
+        self.identity = identity
+        #: Set once a runtime is made through `make_runtime`, for front ends that want
+        #: to wake it (a verdict given here is delivered without waiting for a poll).
+        self.runtime: Runtime | None = None
+
+    @cached_property
+    def actions(self) -> ActionService:
+        from .services.actions import ActionService
+
+        return ActionService(self.store)
+
+    @cached_property
+    def decisions(self) -> DecisionService:
+        from .services.decisions import DecisionService
+
+        return DecisionService(self.store)
+
+    @cached_property
+    def traces(self) -> TraceService:
+        from .services.traces import TraceService
+
+        return TraceService(self.store)
+
+    @cached_property
+    def review(self) -> ReviewService:
+        """The reviewer's loop: rubrics, rules, sampling, the review queue, labels."""
+        from .services.review import ReviewService
+
+        return ReviewService(self.store)
+
+    @cached_property
+    def review_feed(self) -> ReviewFeed:
+        """The review list, read lean and kept live (the Review workspace's list)."""
+        from .services.review_feed import ReviewFeed
+
+        return ReviewFeed(self.store)
+
+    @cached_property
+    def datasets(self) -> DatasetService:
+        """Eval datasets: build, list, diff, export, push."""
+        from .services.datasets import DatasetService
+
+        return DatasetService(self.store)
+
+    @cached_property
+    def autonomy(self) -> AutonomyService:
+        """Autonomy: units' levels and evidence, promotions, thresholds, budgets and
+        breakers."""
+        from .services.autonomy_service import AutonomyService
+
+        return AutonomyService(self.store)
 
     @property
     def store_description(self) -> str:
@@ -137,40 +176,21 @@ def open_services(store_url: str | None, config_path: Path | None, *,
     created when missing, unless ``create`` (``countersign init``). Raises
     ``StoreError`` (one sentence naming the store) or ``ConfigError``.
     """
-    from .services.actions import ActionService
-    from .services.autonomy_service import AutonomyService
-    from .services.datasets import DatasetService
-    from .services.decisions import DecisionService
-    from .services.review import ReviewService
-    from .services.review_feed import ReviewFeed
-    from .services.traces import TraceService
+    from .store.engine import default_store_url, resolve_store_url
     from .store.migrate import open_store
 
     config = config if config is not None else load_settings(config_path)
-    from .store.engine import default_store_url, resolve_store_url
-
     url = resolve_store_url(store_url or config.store)
     explicit = url != default_store_url()
     store = open_store(url, migrate=migrate, must_exist=explicit and not create)
-    identity = config.reviewer or getpass.getuser()
-    review = ReviewService(store)
+    services = Services(store, config, config_path, config.reviewer or getpass.getuser())
+    where = str(config_path) if config_path else None
     # The config file's [[review.rules]] are the team's: they replace differing rules.
-    review.sync_config_rules(config.review.sampling_rules(), actor=identity,
-                             config_path=str(config_path) if config_path else None)
-    autonomy = AutonomyService(store)
+    rules = config.review.sampling_rules()
+    if rules is not None:
+        services.review.sync_config_rules(rules, actor=services.identity, config_path=where)
     # Likewise the [autonomy] thresholds: every console and worker enforces the same.
-    autonomy.sync_file_config(config.autonomy, actor=identity,
-                              config_path=str(config_path) if config_path else None)
-    return Services(
-        store=store,
-        config=config,
-        config_path=config_path,
-        identity=identity,
-        actions=ActionService(store),
-        decisions=DecisionService(store),
-        traces=TraceService(store),
-        review=review,
-        review_feed=ReviewFeed(store),
-        datasets=DatasetService(store),
-        autonomy=autonomy,
-    )
+    if config.autonomy is not None:
+        services.autonomy.sync_file_config(config.autonomy, actor=services.identity,
+                                           config_path=where)
+    return services

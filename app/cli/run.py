@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import signal
@@ -93,6 +92,8 @@ def init_store(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def worker(args: argparse.Namespace, ctx: Context) -> int:
+    import asyncio
+
     from ..plugin_host.loading import PluginError
     from . import traces
 
@@ -141,6 +142,8 @@ def sources_check(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def demo_fleet(args: argparse.Namespace, ctx: Context) -> int:
+    import asyncio
+
     from ..plugin_host.loading import PluginError, load_source_class
 
     try:
@@ -181,6 +184,8 @@ class FleetProgress:
         self.since = time.time()
 
     async def run(self) -> None:
+        import asyncio
+
         while True:
             requested, waiting = await asyncio.to_thread(
                 self.services.actions.progress_since, self.since)

@@ -22,12 +22,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from ..domain import SpanRecord
-from ..domain.runs import IngestResult, RunSummary
-from ..store.engine import Store
 from ..text import duration_text, one_line
+
+if TYPE_CHECKING:
+    from ..domain import SpanRecord
+    from ..domain.runs import IngestResult, RunSummary
+    from ..store.engine import Store
 
 EXIT_REFUSED = 1
 #: How many rejection reasons the summary lists.
@@ -117,6 +119,7 @@ class ProgressLine:
 
 
 def import_files(store: Store, files: list[Path], *, source: str, as_json: bool = False) -> int:
+    from ..domain.runs import IngestResult
     from ..ingest.pool import shared_pool
     from ..services.traces import TraceService
     from ..wire.raw import OtlpDecodeError
