@@ -59,6 +59,10 @@ def run() -> dict[str, float]:
         pending = _seed(url, 1_000)
         env = {**os.environ, "COUNTERSIGN_STORE": url, "HOME": tmp,
                "XDG_CONFIG_HOME": str(Path(tmp) / "config")}
+        # A user's Python caches bytecode (and an installed app ships it); a sandbox
+        # that sets PYTHONDONTWRITEBYTECODE would time compiling Countersign's own
+        # modules on every call instead.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         commands = {
             "queue_list": lambda i: [str(SCRIPT), "queue", "list"],
             "queue_decide": lambda i: [str(SCRIPT), "queue", "decide", str(pending[i]),
