@@ -123,6 +123,7 @@ def request_action(session: Session, req: ActionRequest, *,
     schema_json = canonical(clean(req.arguments_schema)[0]) if req.arguments_schema else None
     existing = _by_ref(session, req.source, req.source_ref)
     if existing is not None:
+        _revive_if_withdrawn(session, existing, req, now=now)
         return existing, False
     agent_id = ensure_agent(session, req.agent, req.agent_version, req.agent_id)
     from .spans import ensure_run, write_spans  # lazy: queue reads need no span writer
@@ -184,6 +185,27 @@ def request_action(session: Session, req: ActionRequest, *,
 
     apply_policy(session, row, req, now=now)
     return row.id, True
+
+
+def _revive_if_withdrawn(session: Session, action_id: int, req: ActionRequest, *,
+                         now: float | None) -> bool:
+    """A withdrawn action asked for again by its source: the agent waits on it after
+    all (an older Countersign withdrew a LangGraph interrupt that was still pending,
+    or a source saw a thread mid-run). It is pending again, as it was: same arguments,
+    a new version, a ``revived`` change and an ``action.revived`` audit event. Anything
+    else asked again is left as it is (asking is idempotent)."""
+    row = session.get(ActionRow, action_id, with_for_update=True)
+    if row is None or row.state != ActionState.WITHDRAWN.value:
+        return False
+    row.state = ActionState.PENDING.value
+    row.version += 1
+    row.error = redact(req.error) if req.error else None
+    row.updated_at = _now() if now is None else now
+    session.add(ChangeRow(action_id=action_id, kind="revived", at=row.updated_at))
+    audit.append(session, kind="action.revived", actor=f"agent:{req.agent}",
+                 subject_type="action", subject_id=action_id,
+                 payload={"reason": "its source asks for it again: the agent waits on it"})
+    return True
 
 
 def withdraw_action(session: Session, action_id: int, *, reason: str, actor: str) -> bool:

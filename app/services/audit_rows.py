@@ -90,6 +90,8 @@ class Replay:
                                     str(payload.get("arguments_sha256")))
             elif kind == "action.withdrawn":
                 action.withdrawn = True
+            elif kind == "action.revived":
+                action.withdrawn = False
             elif kind == "decision.undone":
                 action.decision = None
                 action.undone.append(int(payload.get("decision_id") or 0))

@@ -8,8 +8,9 @@ again is a no-op). A thread that moved on while an action of it was pending (res
 elsewhere, deleted) gets that action *withdrawn*; a failed run is shown on the actions
 and leaves answerable the ones the thread still waits on (see `upkeep`). Every
 ``resync_interval`` (and after an outage) a full listing of the interrupted threads
-catches anything the watermark missed, and re-queues verdicts a stranded thread still
-waits for.
+catches anything the watermark missed, re-queues verdicts a stranded thread still
+waits for, and offers again the interrupts it still waits on whose actions an older
+Countersign withdrew (the core makes such an action pending again, on the record).
 
 Delivery (see `delivery`) sends, in one resume keyed by interrupt id, every verdict of
 the thread that is due, once all actions of an interrupt are decided; a running

@@ -154,6 +154,35 @@ def test_request_is_idempotent_on_source_reference(store: Store) -> None:
     assert len(ActionService(store).queue_rows()) == 1
 
 
+def test_a_withdrawn_action_asked_for_again_is_pending_again(store: Store) -> None:
+    """An older Countersign withdrew a LangGraph interrupt that was still pending: when
+    its source offers it again, the operator can answer it (same arguments, a new
+    version, on the record), and the audit log still agrees with the rows."""
+    actions = ActionService(store)
+    action_id = request_refund(store, ref="thread-1/interrupt-2/0")
+    assert actions.withdraw(action_id, reason="the run failed", actor="source:lg")
+    assert request_refund(store, ref="thread-1/interrupt-2/0", amount=1) == action_id
+    again = actions.get(action_id)
+    assert again.state is ActionState.PENDING
+    assert again.version == 3
+    assert again.error is None
+    assert loads(again.arguments_json) == {"order_id": "A-1001", "amount_cents": 4200}
+    assert [r.id for r in actions.queue_rows()] == [action_id]
+    with store.read() as s:
+        kinds = s.execute(select(ChangeRow.kind).where(ChangeRow.action_id == action_id)
+                          .order_by(ChangeRow.id)).scalars().all()
+        events = s.execute(select(AuditEventRow.kind).where(
+            AuditEventRow.subject_id == str(action_id)).order_by(AuditEventRow.id)).scalars()
+        assert kinds == ["requested", "withdrawn", "revived"]
+        assert list(events) == ["action.requested", "action.withdrawn", "action.revived"]
+    assert audit.verify(store).ok
+    DecisionService(store).decide(action_id, Verdict.APPROVE, reviewer="ann")
+    # Asked for once more after the verdict: nothing changes (asking is idempotent).
+    assert request_refund(store, ref="thread-1/interrupt-2/0") == action_id
+    assert actions.get(action_id).state is ActionState.DECIDED
+    assert audit.verify(store).ok
+
+
 def test_withdrawn_action_cannot_be_decided(store: Store) -> None:
     action_id = request_refund(store)
     assert ActionService(store).withdraw(action_id, reason="resumed in Agent Inbox",

@@ -214,6 +214,29 @@ def requeued_events(console: Console, decision_id: int) -> int:
             AuditEventRow.subject_id == str(decision_id))).all())
 
 
+async def test_an_interrupt_an_older_version_withdrew_is_answerable_after_resync(
+        console: Console) -> None:
+    """As the issue's second failure left it: an older Countersign *withdrew* an action
+    whose interrupt still waits on the server (the sibling of a delivery whose run
+    failed). After a restart the resync offers that interrupt again: the same action
+    is pending again, and its verdict settles the thread."""
+    thread_id = await console.agent_thread("agent_per_call", calls())
+    email, delete = await email_and_delete(console, thread_id)
+    await console.runtime.stop()
+    assert console.actions.withdraw(delete, reason="the thread's run failed",
+                                    actor="source:lg")
+    assert console.actions.get(delete).state is ActionState.WITHDRAWN
+
+    await console.runtime.start()
+    await wait_for(lambda: console.actions.get(delete).state is ActionState.PENDING)
+    decide(console.store, email, Verdict.APPROVE)
+    decide(console.store, delete, Verdict.APPROVE)
+    state = await console.finished(thread_id)
+    assert tool_results(state) == {"send_email": ["sent to ann@example.com (2 chars)"],
+                                   "delete_file": ["deleted /tmp/report.txt"]}
+    assert (await console.settled(delete)).delivery_state is DeliveryState.DELIVERED
+
+
 async def test_stranded_thread_from_an_older_version_is_repaired_at_resync(
         console: Console) -> None:
     """As an older Countersign left it: both actions decided, the first delivered, the
