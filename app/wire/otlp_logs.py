@@ -137,8 +137,8 @@ def _json_record(record: object, ctx: SpanContext, repair: bool) -> LogValues:
 def _decode_protobuf(data: bytes) -> LogDecodeResult:
     try:
         request = ExportLogsServiceRequest.FromString(data)
-    except DecodeError as exc:
-        raise OtlpDecodeError(f"body is neither OTLP/JSON nor OTLP protobuf logs ({exc})") from None
+    except DecodeError:
+        return _salvage_protobuf(data)
     result = LogDecodeResult()
     for rl_index, rl in enumerate(request.resource_logs):
         for sl_index, sl in enumerate(rl.scope_logs):
@@ -150,6 +150,28 @@ def _decode_protobuf(data: bytes) -> LogDecodeResult:
                     result.rows.append(_pb_record(record, ctx))
                 except SpanRejected as exc:
                     result.rejections.append(exc.problem)
+    return result
+
+
+def _salvage_protobuf(data: bytes) -> LogDecodeResult:
+    """A request the generated parser refused whole (one string with invalid UTF-8, one
+    value nested too deep): every log record on its own, so a bad one costs only
+    itself and invalid UTF-8 is repaired visibly, as for spans."""
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
+
+    from .otlp_protobuf import salvage_records
+
+    result = LogDecodeResult()
+    names = ("resourceLogs", "scopeLogs", "logRecords")
+    for path, record, error in salvage_records(data, LogRecord, names):
+        ctx = SpanContext(path, result.warnings)
+        if record is None:
+            result.rejections.append(ctx.problem("logRecord", f"undecodable protobuf: {error}"))
+            continue
+        try:
+            result.rows.append(_pb_record(record, ctx))
+        except SpanRejected as exc:
+            result.rejections.append(exc.problem)
     return result
 
 

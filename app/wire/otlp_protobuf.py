@@ -24,6 +24,7 @@ from google.protobuf import (  # type: ignore[import-untyped, unused-ignore]
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped, unused-ignore]
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.logs.v1 import logs_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
@@ -141,7 +142,7 @@ def _lenient_classes() -> dict[str, Any]:
     """Copies of the OTLP messages with every ``string`` field turned into ``bytes``
     (same wire format), in a private descriptor pool."""
     pool = descriptor_pool.DescriptorPool()
-    for module in (common_pb2, resource_pb2, trace_pb2):
+    for module in (common_pb2, resource_pb2, trace_pb2, logs_pb2):
         proto = descriptor_pb2.FileDescriptorProto()
         module.DESCRIPTOR.CopyToProto(proto)
         pending = list(proto.message_type)
@@ -158,6 +159,7 @@ def _lenient_classes() -> dict[str, Any]:
         "Resource": "opentelemetry.proto.resource.v1.Resource",
         "Span": "opentelemetry.proto.trace.v1.Span",
         "Event": "opentelemetry.proto.trace.v1.Span.Event",
+        "LogRecord": "opentelemetry.proto.logs.v1.LogRecord",
     }
     return {
         short: message_factory.GetMessageClass(pool.FindMessageTypeByName(full))
@@ -180,6 +182,33 @@ def _parse(strict: Any, data: bytes) -> tuple[Any, str | None]:
         return _LENIENT[strict.DESCRIPTOR.name].FromString(data), None
     except DecodeError as exc:
         return None, str(exc)
+
+
+def salvage_records(data: bytes, record: Any, names: tuple[str, str, str]
+                    ) -> Iterator[tuple[str, Any, str | None]]:
+    """The records of an export request that the generated parser refused whole, each
+    parsed on its own (strictly, else with string fields as bytes): ``(path, message,
+    None)``, or ``(path, None, why)`` for a piece that cannot be read at all. ``names``
+    spell the path as OTLP/JSON does (``("resourceLogs", "scopeLogs", "logRecords")``).
+    Raises `OtlpDecodeError` when the body is not protobuf at all."""
+    outer, middle, inner = names
+    for r_index, resource in enumerate(_top_level(data, outer)):
+        path = f"{outer}[{r_index}]"
+        try:
+            scopes = [payload for _, payload in _pick(list(_fields(resource)), 2)]
+        except _Malformed as exc:
+            yield path, None, f"broken protobuf framing: {exc}"
+            continue
+        for s_index, scope in enumerate(scopes):
+            scope_path = f"{path}.{middle}[{s_index}]"
+            try:
+                pieces = [payload for _, payload in _pick(list(_fields(scope)), 2)]
+            except _Malformed as exc:
+                yield scope_path, None, f"broken protobuf framing: {exc}"
+                continue
+            for index, piece in enumerate(pieces):
+                message, error = _parse(record, piece)
+                yield f"{scope_path}.{inner}[{index}]", message, error
 
 
 def _salvage_resource_spans(data: bytes, path: str, result: DecodeResult) -> None:
@@ -302,16 +331,16 @@ class _Malformed(Exception):
     pass
 
 
-def _top_level(data: bytes) -> list[bytes]:
-    """The ``resource_spans`` pieces of a request; raises ``OtlpDecodeError`` when the
-    body is not protobuf, or is protobuf without a single trace field."""
+def _top_level(data: bytes, name: str = "resourceSpans") -> list[bytes]:
+    """The ``resource_spans`` (``name``) pieces of a request; raises ``OtlpDecodeError``
+    when the body is not protobuf, or is protobuf without a single such field."""
     try:
         fields = list(_fields(data))
     except _Malformed as exc:
         raise OtlpDecodeError(f"body is neither OTLP/JSON nor OTLP protobuf ({exc})") from None
     pieces = [payload for number, raw, payload in fields if number == 1 and raw[0] == 0x0A]
     if fields and not pieces:
-        raise OtlpDecodeError("body is protobuf but holds no resourceSpans (field 1)")
+        raise OtlpDecodeError(f"body is protobuf but holds no {name} (field 1)")
     return pieces
 
 

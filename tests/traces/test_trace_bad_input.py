@@ -290,3 +290,72 @@ def test_bodies_waiting_for_a_decoder_are_bounded(sqlite_store: Store) -> None:
             await stored(receiver, 3)
 
     asyncio.run(main_())
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def log_record(name: str, body: bytes) -> bytes:
+    """A protobuf LogRecord about span e000000000000001 whose body (field 5) is the
+    AnyValue bytes ``body``: written by hand, as the generated classes refuse to
+    build what this test needs (invalid UTF-8, nesting past the parser's limit)."""
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
+
+    head = LogRecord(time_unix_nano=1_700_000_000_000_000_005, event_name=name,
+                     trace_id=bytes.fromhex(TRACE),
+                     span_id=bytes.fromhex("e000000000000001")).SerializeToString()
+    return head + _field(5, body)
+
+
+def logs_request(records: list[bytes]) -> bytes:
+    scope = b"".join(_field(2, record) for record in records)
+    return _field(1, _field(2, scope))
+
+
+def test_protobuf_logs_with_invalid_utf8_or_deep_nesting_cost_only_their_record(
+        sqlite_store: Store) -> None:
+    """The generated protobuf parser refuses a whole log export for one bad string or
+    one value nested too deep. Each record is then read on its own: the one with
+    invalid UTF-8 is kept with its bad bytes shown, the unreadable one is rejected
+    by its path, and the good one is stored."""
+    deep = _field(1, b"x")  # AnyValue.string_value
+    for _ in range(120):  # the parser allows 100 nested messages
+        deep = _field(6, _field(1, _field(1, b"k") + _field(2, deep)))  # kvlist {k: deep}
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+        ExportLogsServiceResponse,
+    )
+
+    data = logs_request([log_record("note", _field(1, b"fine")),
+                         log_record("retry", _field(1, b"BAD\xff\xfeTES")),
+                         log_record("deep", deep)])
+
+    async def main_() -> None:
+        async with receiving(sqlite_store) as receiver, httpx.AsyncClient() as client:
+            response = await client.post(receiver.url, content=body(span("e000000000000001")),
+                                         headers={"content-type": "application/json"})
+            assert response.status_code == 200
+            await stored(receiver, 1)
+            response = await client.post(receiver.logs_url, content=data,
+                                         headers={"content-type": "application/x-protobuf"})
+            assert response.status_code == 200
+            partial = ExportLogsServiceResponse.FromString(response.content).partial_success
+            assert partial.rejected_log_records == 1
+            assert "logRecords[2]" in partial.error_message
+
+    asyncio.run(main_())
+    [only] = TraceService(sqlite_store).run_spans(TRACE)
+    events = {e["name"]: e for e in json.loads(only.events_json)}
+    assert sorted(events) == ["note", "retry"]
+    assert events["retry"]["body"] == "BAD\\xff\\xfeTES"  # the bad bytes, visible
+    assert events["note"]["body"] == "fine"
