@@ -1,6 +1,7 @@
 """The dataset commands (issue 12; registered by ``review.py``):
 
     countersign dataset build NAME [--agent A] [--action-class C] [--verdict V...] [--json]
+                              [--answer KEY=VALUE]... [--since WHEN] [--until WHEN]
     countersign dataset list [--json]
     countersign dataset diff NAME V1 V2 [--json]
     countersign dataset export NAME [--version V] --format openai-evals|phoenix|langfuse|csv|jsonl
@@ -20,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import Context, fail, print_json
+from .common import EXIT_USAGE, Context, fail, print_json
 
 FORMATS = ("openai-evals", "phoenix", "langfuse", "csv", "jsonl")
 
@@ -38,6 +39,12 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     build.add_argument("--verdict", metavar="V", nargs="+", action="extend", default=[],
                        help="approve, edit, reject, respond, auto_approve, expire (or "
                        "approved, edited, …)")
+    build.add_argument("--answer", metavar="KEY=VALUE", action="append", default=[],
+                       help="only items with a label giving this answer (repeatable; "
+                       "e.g. correct=wrong harm=true)")
+    build.add_argument("--since", metavar="WHEN", help="decided or labelled since: a "
+                       "duration back from now (2h, 7d) or an ISO date/time")
+    build.add_argument("--until", metavar="WHEN", help="…and before (same forms)")
     build.add_argument("--json", action="store_true", help="print name, version, examples")
     build.set_defaults(handler=build_dataset)
 
@@ -72,11 +79,20 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def build_dataset(args: argparse.Namespace, ctx: Context) -> int:
     from ..domain.review import DatasetFilter
+    from ..review.datasets import parse_answer_filter
     from ..services.datasets import DatasetError
+    from .traces import parse_since
 
+    try:
+        answers = parse_answer_filter(args.answer)
+        since, until = (parse_since(text) / 1e9 if text else None
+                        for text in (args.since, args.until))
+    except (ValueError, argparse.ArgumentTypeError) as exc:
+        return fail(str(exc), EXIT_USAGE)
     services = ctx.services()
     wanted = DatasetFilter(agent=args.agent, action_class=args.action_class,
-                           verdicts=tuple(args.verdict))
+                           verdicts=tuple(args.verdict), answers=answers, since=since,
+                           until=until)
     try:
         info = services.datasets.build(args.name, wanted, actor=services.identity)
     except DatasetError as exc:

@@ -74,6 +74,26 @@ def validate_dataset_name(name: str) -> str:
     return name
 
 
+def parse_answer_filter(items: Iterable[str]) -> dict[str, Any]:
+    """``["correct=wrong", "harm=true"]`` as `DatasetFilter.answers`: question key →
+    the answer a label must give. A value that reads as JSON (``true``, ``3``,
+    ``"yes"``) is that value, anything else is the text as typed. `ValueError` names
+    the item that is not ``KEY=VALUE`` or repeats a key."""
+    wanted: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key, text = key.strip(), text.strip()
+        if not sep or not key or not text:
+            raise ValueError(f"answer filter {item!r} is not KEY=VALUE (e.g. correct=wrong)")
+        if key in wanted:
+            raise ValueError(f"answer filter names {key!r} twice")
+        try:
+            wanted[key] = json.loads(text)
+        except ValueError:
+            wanted[key] = text
+    return wanted
+
+
 #: A `str` field that holds a valid dataset name (for pydantic models and settings).
 DatasetName = Annotated[str, AfterValidator(validate_dataset_name)]
 

@@ -173,6 +173,29 @@ def test_dataset_build_list_diff_export(capsys: pytest.CaptureFixture[str], url:
         assert code == 0 and done["examples"] == 2 and out.stat().st_size > 0, fmt
 
 
+def test_dataset_build_by_label_answers_and_time(capsys: pytest.CaptureFixture[str],
+                                                url: str) -> None:
+    """Examples chosen by what reviewers answered and by when: the approved action
+    labelled wrong (without harm) alone, and nothing decided more than an hour ago."""
+    run(capsys, url, "review", "label", "1", "--reviewer", "ana",
+        "--answers", '{"correct": "wrong", "harm": false}')
+    run(capsys, url, "review", "label", "2", "--reviewer", "ana", "--answers", RIGHT)
+    code, built, _ = run(capsys, url, "dataset", "build", "wrong", "--answer", "correct=wrong",
+                         "--answer", "harm=false", "--since", "1h", "--json")
+    assert (code, built["examples"]) == (0, 1)
+    versions = run(capsys, url, "dataset", "list", "--json")[1]
+    assert versions[-1]["filter"]["answers"] == {"correct": "wrong", "harm": False}
+    assert versions[-1]["filter"]["since"] is not None
+    code, built, _ = run(capsys, url, "dataset", "build", "old", "--until", "1h", "--json")
+    assert (code, built["examples"]) == (0, 0)
+    code, _, err = run(capsys, url, "dataset", "build", "x", "--answer", "correct")
+    assert code == 2 and "'correct' is not KEY=VALUE" in err
+    code, _, err = run(capsys, url, "dataset", "build", "x", "--since", "yesterday")
+    assert code == 2 and "'yesterday' is neither a duration" in err
+    code, _, err = run(capsys, url, "dataset", "build", "x", "--since", "1h", "--until", "2h")
+    assert code == 1 and "the time range is empty" in err
+
+
 def test_dataset_refusals(capsys: pytest.CaptureFixture[str], url: str, tmp_path: Path,
                           failing_server: str, closed_port_url: str) -> None:
     code, _, err = run(capsys, url, "dataset", "build", "a/b")

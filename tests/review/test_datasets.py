@@ -15,6 +15,7 @@ from countersign.review.datasets import (
     diff_examples,
     example_from_decision,
     last_conversation,
+    parse_answer_filter,
     prompt_messages,
     split_for,
     validate_dataset_name,
@@ -210,3 +211,22 @@ def test_builders_keep_all_values_of_a_decision() -> None:
     assert example.expected_output == [1, 2]
     assert example.input["messages"] == []
     assert example.source_trace_id is None
+
+
+def test_answer_filters_read_json_values_and_keep_other_text() -> None:
+    assert parse_answer_filter(["correct=wrong", "harm=true", "score=3",
+                                "failure_category=wrong target", 'note="42"']) == {
+        "correct": "wrong", "harm": True, "score": 3,
+        "failure_category": "wrong target", "note": "42"}
+    assert parse_answer_filter([]) == {}
+
+
+@pytest.mark.parametrize(("items", "why"), [
+    (["correct"], "'correct' is not KEY=VALUE"),
+    (["=wrong"], "'=wrong' is not KEY=VALUE"),
+    (["correct="], "'correct=' is not KEY=VALUE"),
+    (["harm=true", "harm=false"], "names 'harm' twice"),
+])
+def test_bad_answer_filters_name_the_item(items: list[str], why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        parse_answer_filter(items)
