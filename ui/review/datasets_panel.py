@@ -11,6 +11,8 @@ failure leaves nothing half-written.
 
 from __future__ import annotations
 
+import json
+import shlex
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from countersign.domain.review import DatasetFilter, DatasetInfo
-from countersign.review.datasets import DatasetDiff, Example, validate_dataset_name
+from countersign.review.datasets import (
+    DatasetDiff,
+    Example,
+    parse_answer_filter,
+    validate_dataset_name,
+)
 from countersign.review.export import FORMATS
 from countersign.text import one_line
 
@@ -61,6 +68,15 @@ _EXTENSIONS = {"openai-evals": "jsonl", "phoenix": "json", "langfuse": "json", "
                "jsonl": "jsonl"}
 
 
+#: The build's time choices: label → seconds back from now (None: any time).
+WITHIN = (("Any time", None), ("Last 24 hours", 86_400.0), ("Last 7 days", 7 * 86_400.0),
+          ("Last 30 days", 30 * 86_400.0))
+
+
+def _day(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(at))
+
+
 def describe_filter(wanted: DatasetFilter) -> str:
     parts = []
     if wanted.agent:
@@ -69,6 +85,14 @@ def describe_filter(wanted: DatasetFilter) -> str:
         parts.append(f"action {one_line(wanted.action_class, 40)}")
     if wanted.verdicts:
         parts.append("verdict " + ", ".join(wanted.verdicts))
+    if wanted.answers:
+        parts.append("answers " + ", ".join(
+            f"{one_line(k, 30)}={one_line(json.dumps(v, ensure_ascii=False), 30)}"
+            for k, v in wanted.answers.items()))
+    if wanted.since is not None:
+        parts.append(f"since {_day(wanted.since)}")
+    if wanted.until is not None:
+        parts.append(f"until {_day(wanted.until)}")
     return ", ".join(parts) or "every decision and label"
 
 
@@ -205,6 +229,17 @@ class DatasetsPanel(QWidget):
         self.name_edit.setPlaceholderText("dataset name, e.g. refunds-edits")
         self.build_button = QPushButton("Build from the list's filter", self)
         self.build_button.setObjectName("buildButton")
+        self.within = QComboBox(self)
+        self.within.setObjectName("buildWithin")
+        self.within.setToolTip("Only decisions and labels from this recent period")
+        for label, seconds in WITHIN:
+            self.within.addItem(label, seconds)
+        self.answers_edit = QLineEdit(self)
+        self.answers_edit.setObjectName("buildAnswers")
+        self.answers_edit.setPlaceholderText("answers, e.g. correct=wrong harm=true")
+        self.answers_edit.setToolTip(plain_tooltip(
+            "Only items with a label giving these answers: question key=answer, "
+            "separated by spaces (quote a value that has spaces)"))
         self.filter_label = self._muted("")
         self.name_problem = self._muted("")
         restyle(self.name_problem, lambda p: text_style("QLabel", p.error))
@@ -242,6 +277,9 @@ class DatasetsPanel(QWidget):
         self._timer.setInterval(PROGRESS_MS)
         self._timer.timeout.connect(self._show_progress)
         self.name_edit.textChanged.connect(self._check_name)
+        self.answers_edit.textChanged.connect(self._check_name)
+        self.answers_edit.returnPressed.connect(self.build)
+        self.within.currentIndexChanged.connect(self._show_filter)
         self.name_edit.returnPressed.connect(self.build)
         self.path_edit.returnPressed.connect(self.export)
         self.build_button.clicked.connect(self.build)
@@ -277,7 +315,14 @@ class DatasetsPanel(QWidget):
         build.addWidget(self.name_edit, 1)
         build.addWidget(self.build_button)
         grid.addLayout(build, 0, 1)
-        grid.addWidget(self.filter_label, 1, 1)
+        narrow = QHBoxLayout()
+        narrow.addWidget(self.within)
+        narrow.addWidget(self.answers_edit, 1)
+        build_box = QVBoxLayout()
+        build_box.setSpacing(2)
+        build_box.addLayout(narrow)
+        build_box.addWidget(self.filter_label)
+        grid.addLayout(build_box, 1, 1)
         grid.addWidget(self.name_problem, 2, 1)
         grid.addWidget(self._heading("Diff"), 3, 0)
         diff = QHBoxLayout()
@@ -323,10 +368,31 @@ class DatasetsPanel(QWidget):
         self.name_edit.selectAll()
 
     def set_list_filter(self, wanted: DatasetFilter) -> None:
-        """The review list's filter, which a build uses."""
+        """The review list's filter, which a build uses (narrowed by the panel's own
+        period and answers)."""
         self._filter = wanted
-        self.filter_label.setText(f"Builds from: {describe_filter(wanted)} (the review "
-                                  "list's agent, action and verdict filters)")
+        self._show_filter()
+
+    def build_filter(self, now: float | None = None) -> DatasetFilter:
+        """What a build now takes: the list's filter, the period, the answers (raises
+        `ValueError` for answers that are not KEY=VALUE)."""
+        answers = parse_answer_filter(shlex.split(self.answers_edit.text()))
+        seconds = self.within.currentData()
+        since = ((time.time() if now is None else now) - seconds
+                 if isinstance(seconds, float) else None)
+        return self._filter.model_copy(update={"answers": answers, "since": since})
+
+    def _show_filter(self) -> None:
+        try:
+            wanted = self.build_filter()
+        except ValueError:
+            wanted = self._filter
+        text = describe_filter(wanted.model_copy(update={"since": None}))
+        period = self.within.currentText()
+        if self.within.currentData() is not None:
+            text += f", {period.lower()}"
+        self.filter_label.setText(f"Builds from: {text} (the list's filters, this period "
+                                  "and these answers)")
 
     def refresh(self) -> None:
         if self._datasets is not None:
@@ -390,6 +456,11 @@ class DatasetsPanel(QWidget):
                 validate_dataset_name(name)
             except ValueError as exc:
                 problem = str(exc)
+        try:
+            parse_answer_filter(shlex.split(self.answers_edit.text()))
+        except ValueError as exc:
+            problem = problem or str(exc)
+        self._show_filter()
         self.name_problem.setText(problem or "")
         self.name_problem.setVisible(problem is not None)
         self.build_button.setEnabled(bool(name) and problem is None and self._job is None)
@@ -402,8 +473,9 @@ class DatasetsPanel(QWidget):
         if self._datasets is None or not name or self._check_name() is not None \
                 or self._job is not None:
             return
+        wanted = self.build_filter()
         job = self._start_job(0, f"Building {name}…", cancellable=False)
-        self._work.submit(build_version, self._datasets, name, self._filter, self._actor, job,
+        self._work.submit(build_version, self._datasets, name, wanted, self._actor, job,
                           on_done=self._built, on_error=self._job_failed)
 
     def _built(self, info: DatasetInfo) -> None:

@@ -267,3 +267,45 @@ def test_datasets_diff_two_versions_and_a_cancelled_export_writes_nothing(
     qtbot.waitUntil(lambda: not panel.busy, timeout=WAIT_MS)
     assert "cancelled" in panel.status.text() and not out.exists()
     assert list(tmp_path.glob("cancelled*")) == []
+
+
+@pytest.fixture
+def bo_labelled_two(services: Services) -> int:
+    """Reviewer bo labelled the first item wrong and the second right (before the window
+    opens: ask for this fixture before ``window``); the first one's action id."""
+    first, second = services.review.items()[:2]
+    services.review.submit(first.id, reviewer="bo",
+                           answers={"correct": "wrong", "harm": False})
+    services.review.submit(second.id, reviewer="bo", answers={"correct": "correct",
+                                                              "harm": False})
+    assert first.action_id is not None
+    return first.action_id
+
+
+def test_a_dataset_built_from_the_panel_keeps_the_period_and_the_answers_asked_for(
+        qtbot: QtBot, services: Services, bo_labelled_two: int,
+        window: MainWindow) -> None:  # noqa: F811
+    """The list's filters narrow by agent, action and verdict; the panel adds the
+    period and the label answers (validated as typed), and the build keeps them."""
+    review = on_review(qtbot, window)
+    press(qtbot, window, Qt.Key.Key_D, CTRL_SHIFT)
+    panel = review.datasets
+    qtbot.waitUntil(lambda: panel.name_edit.hasFocus(), timeout=WAIT_MS)
+    qtbot.keyClicks(panel.name_edit, "mistakes")
+    qtbot.keyClicks(panel.answers_edit, "correct")
+    assert not panel.build_button.isEnabled()
+    assert "'correct' is not KEY=VALUE" in panel.name_problem.text()
+    qtbot.keyClicks(panel.answers_edit, "=wrong harm=false")
+    assert panel.build_button.isEnabled() and panel.name_problem.text() == ""
+    panel.within.setCurrentIndex(panel.within.findText("Last 7 days"))
+    assert "answers correct=\"wrong\", harm=false, last 7 days" in panel.filter_label.text()
+    qtbot.keyClick(panel.answers_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "Built mistakes version 1" in panel.status.text(),
+                    timeout=WAIT_MS)
+    [built] = services.datasets.versions()
+    assert built.examples == 1
+    assert built.filter.answers == {"correct": "wrong", "harm": False}
+    assert built.filter.since is not None
+    assert abs(built.filter.since - (time.time() - 7 * 86_400)) < 60
+    [example] = services.datasets.examples("mistakes", 1)
+    assert example.key == f"action:{bo_labelled_two}"
