@@ -23,7 +23,7 @@ from countersign.wire.raw import RawSpan
 
 from . import TRACE, attr, body, span
 from .live import FIXTURES as RECORDED
-from .test_live_instrumentation import check_langchain_openai_v2
+from .live_checks import check_langchain_openai_v2, check_openai_agents
 from .test_receiver import receiving
 
 S = 1_718_000_000_000_000_000
@@ -119,6 +119,11 @@ def _import_recorded(store: Store, name: str) -> None:
 def test_recorded_langchain_with_openai_v2(store: Store) -> None:
     _import_recorded(store, "langchain_openai_v2")
     check_langchain_openai_v2(TraceService(store))
+
+
+def test_recorded_openai_agents_sdk(store: Store) -> None:
+    _import_recorded(store, "openai_agents")
+    check_openai_agents(TraceService(store))
 
 
 def _logs_body(span_id: str, name: str, attributes: list[dict[str, Any]],

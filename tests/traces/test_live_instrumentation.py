@@ -16,12 +16,11 @@ from typing import Any
 
 import pytest
 
-from countersign.domain import SpanKind
-from countersign.domain.runs import RunQuery
 from countersign.services.traces import TraceService
 from countersign.store.engine import Store
 
 from .live import FakeOpenAI, Recorder, receiver_thread
+from .live_checks import check_langchain_openai_v2
 
 pytest.importorskip("openinference.instrumentation.langchain")
 pytest.importorskip("opentelemetry.instrumentation.openai_v2")
@@ -153,42 +152,3 @@ def test_langchain_and_openai_instrumentations_together(sqlite_store: Store,
     if os.environ.get("COUNTERSIGN_RECORD_FIXTURES"):
         recorder.save("langchain_openai_v2")
     check_langchain_openai_v2(TraceService(sqlite_store))
-
-
-def check_langchain_openai_v2(service: TraceService) -> None:
-    """What issue 15 asks of these two instrumentations together (also run on the
-    recorded fixture)."""
-    runs = service.search_runs(RunQuery())
-    agent_runs = [r for r in runs if r.duplicate_of is None]
-    duplicates = [r for r in runs if r.duplicate_of is not None]
-    assert len(agent_runs) == 1, runs
-    turn = agent_runs[0]
-    # 1. The agent comes from LangChain's metadata, not the service name.
-    assert (turn.agent_name, turn.agent_from_service) == ("weather_agent", False)
-    assert turn.service_name == "weather-service"
-    # 5. Each model call the OpenAI instrumentation recorded as a run of its own is
-    #    linked to the agent's run, and its tokens are counted once (in that run).
-    assert len(duplicates) == 2
-    assert {d.duplicate_of for d in duplicates} == {turn.trace_id}
-    # Which instrumentations recorded what, for the Traces workspace's hint.
-    assert turn.instrumentation == "openinference.instrumentation.langchain"
-    assert {d.instrumentation for d in duplicates} == {"opentelemetry.util.genai.handler"}
-    assert (turn.prompt_tokens, turn.completion_tokens) == (2 * 21, 2 * 7)
-    assert service.count_runs(RunQuery(include_duplicates=False)) == 1
-    spans = service.run_spans(turn.trace_id)
-    kinds = sorted(s.kind.value for s in spans)
-    assert kinds.count("llm") == 2 and kinds.count("tool") == 1, kinds
-    # 3. The tool span knows the call it answers, from the ToolMessage / ToolCall.
-    [tool_span] = [s for s in spans if s.kind is SpanKind.TOOL]
-    import json
-
-    tool_input = json.loads(tool_span.input_json or "{}")
-    assert tool_input["tool"] == "get_weather"
-    assert tool_input["call_id"] == "call_weather_1"
-    assert tool_input["arguments"] in ({"city": "Oslo"}, "Oslo")  # as the library sends it
-    # 2. The duplicate's content came as log records (events mode) and is its input.
-    duplicate_spans = service.run_spans(duplicates[0].trace_id)
-    [call] = duplicate_spans
-    assert call.kind is SpanKind.LLM and call.model is not None
-    assert any(e.get("source") == "log" for e in json.loads(call.events_json))
-    assert call.input_json is not None and "Weather in Oslo?" in call.input_json
