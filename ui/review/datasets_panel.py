@@ -1,6 +1,7 @@
 """The Datasets panel: the stored versions, building a new one from the review list's
-filter, the difference between two versions, exporting one with a progress bar, and
-pushing one to a Phoenix server (`PhoenixPushRow`).
+filter (narrowed to a recent period and to label answers typed here), the difference
+between two versions, exporting one with a progress bar, and pushing one to a Phoenix
+server (`PhoenixPushRow`).
 
 Building and exporting run off the GUI thread as plain functions of their inputs and
 a `Job` (the progress count the pool thread writes, the cancel flag the GUI sets); a
