@@ -46,7 +46,12 @@ class UnitLevel:
 def unit_levels(session: Session, *, agent: str | None = None,
                 units: Iterable[UnitKey] | None = None) -> dict[UnitKey, UnitLevel]:
     """The level of every unit that has a row (of one agent name, or of ``units``)."""
-    query = (select(AutonomyLevelRow, AgentRow.name, AgentRow.version)
+    # Columns, not ORM entities: `status` reads a thousand units, and building an
+    # identity-mapped object per row cost more than the query.
+    query = (select(AutonomyLevelRow.action_class, AutonomyLevelRow.level,
+                    AutonomyLevelRow.changed_at, AutonomyLevelRow.rule,
+                    AutonomyLevelRow.version, AutonomyLevelRow.last_demotion_at,
+                    AutonomyLevelRow.id, AgentRow.name, AgentRow.version)
              .join(AgentRow, AgentRow.id == AutonomyLevelRow.agent_id))
     wanted = None if units is None else set(units)
     if agent is not None:
@@ -54,10 +59,12 @@ def unit_levels(session: Session, *, agent: str | None = None,
     elif wanted is not None and len({u.agent for u in wanted}) == 1:
         query = query.where(AgentRow.name == next(iter(wanted)).agent)
     out: dict[UnitKey, UnitLevel] = {}
-    for row, name, version in session.execute(query):
-        key = UnitKey(agent=name, version=version, action_class=row.action_class)
+    for cls, level, since, rule, row_version, demoted, row_id, name, version in \
+            session.execute(query):
+        key = UnitKey(agent=name, version=version, action_class=cls)
         if wanted is None or key in wanted:
-            out[key] = UnitLevel.of(row)
+            out[key] = UnitLevel(AutonomyLevel(level), since, rule, row_version, demoted,
+                                 row_id)
     return out
 
 
