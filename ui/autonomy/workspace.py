@@ -24,7 +24,6 @@ from ..async_work import BackgroundWork
 from ..qt.core import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from ..qt.gui import QKeySequence, QShortcut
 from ..qt.widgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -35,6 +34,7 @@ from ..qt.widgets import (
     QVBoxLayout,
     QWidget,
 )
+from ..widgets.tables import row_table
 from ..widgets.text import TextViewerDialog
 from ..workspace import Workspace
 from .breaker_banner import BreakerBanner
@@ -141,30 +141,17 @@ class AutonomyWorkspace(Workspace):
         self.update_commands()
 
     def _build_view(self) -> QTableView:
-        view = QTableView(self)
-        view.setObjectName("unitsTable")
-        view.setModel(self.proxy)
+        view = row_table(self, "unitsTable", self.proxy, row_padding=10, tab_moves_on=False)
         view.setItemDelegateForColumn(UnitColumn.TREND, SparklineDelegate(view))
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        view.setAlternatingRowColors(True)
-        view.setShowGrid(False)
-        view.setWordWrap(False)
         view.setSortingEnabled(True)
         view.sortByColumn(UnitColumn.RECOMMENDATION, Qt.SortOrder.AscendingOrder)
-        rows = view.verticalHeader()
-        rows.hide()
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(view.fontMetrics().height() + 10)
         header = view.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         for column, width in _WIDTHS:
             header.resizeSection(column, width)
         header.setSectionResizeMode(UnitColumn.TREND, QHeaderView.ResizeMode.Stretch)
         # Three units stay in sight however small the window (the charts take the rest).
-        view.setMinimumHeight(header.sizeHint().height() + 3 * rows.defaultSectionSize()
+        row = view.verticalHeader().defaultSectionSize()
+        view.setMinimumHeight(header.sizeHint().height() + 3 * row
                               + view.horizontalScrollBar().sizeHint().height()
                               + 2 * view.frameWidth())
         return view

@@ -19,7 +19,6 @@ from ..qt.core import (
 )
 from ..qt.gui import QPainter
 from ..qt.widgets import (
-    QAbstractItemView,
     QApplication,
     QHeaderView,
     QLabel,
@@ -27,10 +26,10 @@ from ..qt.widgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
+from ..widgets.tables import row_table
 from ..widgets.text import PlainTextView, plain_tooltip
 from .span_content import Document
 
@@ -131,16 +130,8 @@ class DocumentsView(QWidget):
         self.query.setWordWrap(True)
         self.query.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.model = DocumentsModel(self)
-        self.table = QTableView(self)
-        self.table.setObjectName("documentsTable")
-        self.table.setModel(self.model)
+        self.table = row_table(self, "documentsTable", self.model, tab_moves_on=False)
         self.table.setItemDelegateForColumn(SCORE_COLUMN, ScoreBarDelegate(self.table))
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(SCORE_COLUMN, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(SCORE_COLUMN, 110)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..async_work import BackgroundWork
 from ..qt.core import QObject, Qt, Signal
-from ..qt.widgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from ..qt.widgets import QHeaderView, QTableView, QWidget
+from ..widgets.tables import row_table
 from .columns import Column
 from .feed import ChangeFeed, FeedBatch
 from .history import (
@@ -35,24 +36,8 @@ def build_list_view(parent: QWidget, model: QueueModel, name: str) -> QTableView
     """A table, not a tree view: QTreeView lays out every row (a Python ``index()``
     call each) after any insertion, 100,000 calls per change; a table with fixed row
     heights does no per-row work."""
-    view = QTableView(parent)
-    view.setObjectName(name)
-    view.setModel(model)
-    rows = view.verticalHeader()
-    rows.hide()
-    rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    rows.setDefaultSectionSize(view.fontMetrics().height() + 10)
-    view.setShowGrid(False)
-    view.setWordWrap(False)
-    view.setCornerButtonEnabled(False)
-    view.setAlternatingRowColors(True)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setTextElideMode(Qt.TextElideMode.ElideRight)
+    view = row_table(parent, name, model, row_padding=10, tab_moves_on=False)
     header = view.horizontalHeader()
-    header.setHighlightSections(False)
-    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     header.setSortIndicator(Column.AGE, Qt.SortOrder.DescendingOrder)
     view.setSortingEnabled(True)
     header.setStretchLastSection(False)

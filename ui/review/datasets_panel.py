@@ -38,7 +38,6 @@ from ..qt.core import (
     Signal,
 )
 from ..qt.widgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QGridLayout,
@@ -48,11 +47,11 @@ from ..qt.widgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 from ..widgets.table_model import FlatTableModel
+from ..widgets.tables import row_table
 from ..widgets.text import PlainTextView, Section, plain_tooltip
 from .phoenix_push import PhoenixPushRow
 
@@ -211,18 +210,8 @@ class DatasetsPanel(QWidget):
         self._job: Job | None = None
         self._select_after_refresh: tuple[str, int] | None = None
         self.model = DatasetsModel(self)
-        self.table = QTableView(self)
-        self.table.setObjectName("datasetsTable")
-        self.table.setModel(self.model)
-        self.table.verticalHeader().hide()
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.setAlternatingRowColors(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table = row_table(self, "datasetsTable", self.model)
         header = self.table.horizontalHeader()
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
         self.name_edit = QLineEdit(self)

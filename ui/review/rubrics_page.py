@@ -23,7 +23,6 @@ from countersign.review.rubric import Rubric, RubricError, parse_rubric_toml, ru
 from ..palette import restyle, text_style
 from ..qt.core import Qt, QTimer, Signal
 from ..qt.widgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -36,6 +35,7 @@ from ..qt.widgets import (
     QVBoxLayout,
     QWidget,
 )
+from ..widgets.tables import row_table
 from ..widgets.text import monospace_font
 from .rubric_files import export_rubric_file, read_rubric_file
 from .rubric_form import RubricForm
@@ -139,20 +139,8 @@ class RubricsPage(QWidget):
         return label
 
     def _build_table(self) -> QTableView:
-        table = QTableView(self)
-        table.setObjectName("rubricsTable")
-        table.setModel(self.model)
-        table.verticalHeader().hide()
-        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
-        table.setShowGrid(False)
-        table.setWordWrap(False)
-        table.setAlternatingRowColors(True)
-        table.setTabKeyNavigation(False)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table = row_table(self, "rubricsTable", self.model, row_padding=8)
         header = table.horizontalHeader()
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         return table

@@ -22,7 +22,6 @@ from ..palette import restyle, text_style
 from ..qt.core import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
 from ..qt.gui import QShortcutEvent, QShowEvent
 from ..qt.widgets import (
-    QAbstractItemView,
     QHeaderView,
     QLabel,
     QSplitter,
@@ -32,6 +31,7 @@ from ..qt.widgets import (
     QVBoxLayout,
     QWidget,
 )
+from ..widgets.tables import row_table
 from ..workspace import Workspace
 from .agreement import AgreementPanel
 from .commands import LABEL_COMMANDS, PAGE_COMMANDS, REVIEW_COMMANDS
@@ -141,25 +141,8 @@ class ReviewWorkspace(Workspace):
     # -- building ------------------------------------------------------------------------
 
     def _build_view(self) -> QTableView:
-        view = QTableView(self)
-        view.setObjectName("reviewList")
-        view.setModel(self.model)
-        rows = view.verticalHeader()
-        rows.hide()
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(view.fontMetrics().height() + 10)
-        view.setShowGrid(False)
-        view.setWordWrap(False)
-        view.setTabKeyNavigation(False)
-        view.setCornerButtonEnabled(False)
-        view.setAlternatingRowColors(True)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        view = row_table(self, "reviewList", self.model, row_padding=10)
         header = view.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(Column.ACTION, QHeaderView.ResizeMode.Stretch)
         for column, width in ((Column.AGENT, 100), (Column.VERDICT, 84), (Column.WHY, 100),

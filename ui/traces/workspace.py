@@ -49,6 +49,7 @@ from ..qt.widgets import (
 )
 from ..review.send import SEND_KEY, send_to_review
 from ..shortcuts import Command, CommandTable
+from ..widgets.tables import row_table
 from ..workspace import Workspace
 from .filter_bar import TracesFilterBar
 from .note_strip import NoteStrip
@@ -177,23 +178,13 @@ class TracesWorkspace(Workspace):
         self.inspector.summary.setText("Select a run to inspect it")
 
     def _build_table(self) -> QTableView:
-        table = QTableView(self)
-        table.setObjectName("runsTable")
-        table.setModel(self.model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setTabKeyNavigation(False)  # rows, not cells: Tab goes on to the inspector
-        table.setAlternatingRowColors(True)
-        table.setShowGrid(False)
-        table.setWordWrap(False)
+        # Tab goes on to the inspector (rows, not cells).
+        table = row_table(self, "runsTable", self.model)
         # By pixel: live updates keep the rows in view exactly where they were.
         table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        table.verticalHeader().hide()
         table.verticalHeader().setDefaultSectionSize(24)
         table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = table.horizontalHeader()
-        header.setHighlightSections(False)
         for column, width in _WIDTHS:
             header.resizeSection(column, width)
         header.setSectionResizeMode(RunColumn.RUN, QHeaderView.ResizeMode.Stretch)
